@@ -1,0 +1,6 @@
+//! Ripple: a lineage-aware data-incident assistant.
+//!
+//! # Layout (reading order)
+//! See `ARCHITECTURE.md` for the bird's-eye view.
+
+pub mod lineage;

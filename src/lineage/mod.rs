@@ -1,0 +1,1 @@
+//! Table lineage: extraction from SQL, templates, fallback scanner, graph.

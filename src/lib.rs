@@ -3,4 +3,19 @@
 //! # Layout (reading order)
 //! See `ARCHITECTURE.md` for the bird's-eye view.
 
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod diag;
+pub mod incident;
 pub mod lineage;
+pub mod monitor;
+pub mod notify;
+pub mod render;
+pub mod rules;
+pub mod server;
+pub mod store;
+pub mod warehouse;
+pub mod yaml;

@@ -1,0 +1,347 @@
+//! `ripple.yaml`: the deployment's configuration, validated without side effects.
+//!
+//! Unknown keys are errors (a typo must never silently disable a feature). Secrets are
+//! never read from this file: they come from the environment through [`Secrets`], whose
+//! `Debug` output is redacted so they cannot reach a log line.
+
+use crate::diag::Diagnostic;
+use crate::yaml;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The whole configuration, with relative paths already resolved against its file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub warehouse: WarehouseConfig,
+    #[serde(default)]
+    pub state: StateConfig,
+    /// Folder of monitor rule files.
+    #[serde(default = "default_rules_dir")]
+    pub rules: PathBuf,
+    #[serde(default)]
+    pub teams: Vec<TeamConfig>,
+    #[serde(default)]
+    pub slack: Option<SlackConfig>,
+    #[serde(default)]
+    pub github: Option<GithubConfig>,
+    #[serde(default)]
+    pub defaults: Defaults,
+    #[serde(default)]
+    pub notify: NotifyConfig,
+    /// Folder of the config file; relative paths are resolved against it.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+    /// The config file itself, for messages.
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+/// Where monitors run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum WarehouseConfig {
+    /// The embedded default: a folder with one SQLite file per dataset (`<dataset>.db`).
+    Sqlite {
+        path: PathBuf,
+        /// SQL run by `ripple demo` to (re)create the warehouse.
+        #[serde(default)]
+        seed: Option<PathBuf>,
+    },
+}
+
+/// Where Ripple keeps its own state (runs, incidents, outbox).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateConfig {
+    /// SQLite file path, or a `sqlite:` URL.
+    #[serde(default = "default_state_path")]
+    pub path: PathBuf,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        StateConfig {
+            path: default_state_path(),
+        }
+    }
+}
+
+/// A team: who owns monitors and where they hear about them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamConfig {
+    pub name: String,
+    #[serde(default)]
+    pub slack_channel: Option<String>,
+    /// `owner/repo` where the team's incidents become GitHub issues.
+    #[serde(default)]
+    pub github_repo: Option<String>,
+    /// Logins assigned to every issue of the team, besides the rule's owners.
+    #[serde(default)]
+    pub github_assignees: Vec<String>,
+}
+
+/// Slack section; its presence turns Slack on (tokens come from the environment).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackConfig {
+    #[serde(default = "default_slack_api")]
+    pub api_url: String,
+}
+
+/// GitHub section; its presence turns GitHub on (tokens come from the environment).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GithubConfig {
+    #[serde(default = "default_github_api")]
+    pub api_url: String,
+}
+
+/// Defaults for every monitor that does not say otherwise.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Defaults {
+    #[serde(with = "humantime_serde_compat")]
+    pub timeout: Duration,
+    #[serde(with = "humantime_serde_compat")]
+    pub grace: Duration,
+    /// How many monitors may run at once.
+    pub concurrency: usize,
+    pub min_consecutive_failures: u32,
+    /// How often an open incident is re-announced while it keeps failing.
+    #[serde(with = "humantime_serde_compat")]
+    pub repeat_interval: Duration,
+    pub severity: String,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults {
+            timeout: Duration::from_secs(300),
+            grace: Duration::from_secs(600),
+            concurrency: 8,
+            min_consecutive_failures: 1,
+            repeat_interval: Duration::from_secs(4 * 3600),
+            severity: "medium".into(),
+        }
+    }
+}
+
+/// Console notifier: used whenever Slack or GitHub is not configured.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// `stdout`, or a file to append to.
+    #[serde(default = "default_console")]
+    pub console: String,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            console: default_console(),
+        }
+    }
+}
+
+fn default_rules_dir() -> PathBuf {
+    "rules".into()
+}
+fn default_state_path() -> PathBuf {
+    ".ripple/state.db".into()
+}
+fn default_slack_api() -> String {
+    "https://slack.com/api/".into()
+}
+fn default_github_api() -> String {
+    "https://api.github.com".into()
+}
+fn default_console() -> String {
+    "stdout".into()
+}
+
+/// Durations written as `90s`, `10m`, `1h 30m`.
+pub mod humantime_serde_compat {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(&text).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "invalid duration `{text}` ({e}); write it like `90s`, `10m` or `1h 30m`"
+            ))
+        })
+    }
+}
+
+impl Config {
+    /// Reads and validates a config file; every problem is returned at once.
+    pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            vec![Diagnostic::new(
+                path,
+                0,
+                0,
+                format!("cannot read the config file: {e} (pass --config or set RIPPLE_CONFIG)"),
+            )]
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses config text that was read from `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
+        let node = yaml::parse(path, text).map_err(|d| vec![d])?;
+        let mut cfg: Config = yaml::from_node(path, &node).map_err(|d| vec![d])?;
+        cfg.path = path.to_path_buf();
+        cfg.base_dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let problems = cfg.validate(&node);
+        if problems.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(problems)
+        }
+    }
+
+    fn validate(&self, node: &marked_yaml::Node) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        let teams = node.as_mapping().and_then(|m| m.get_sequence("teams"));
+        let mut seen = std::collections::HashSet::new();
+        for (i, team) in self.teams.iter().enumerate() {
+            if !seen.insert(team.name.as_str()) {
+                let span = teams
+                    .and_then(|t| t.get_mapping(i))
+                    .and_then(|m| m.get_scalar("name"))
+                    .map(|n| n.span().clone());
+                let (line, col) = span.as_ref().map(yaml::line_col).unwrap_or((1, 1));
+                let msg = format!("duplicate team `{}`", team.name);
+                out.push(Diagnostic::new(&self.path, line, col, msg));
+            }
+        }
+        if self.defaults.concurrency == 0 {
+            out.push(Diagnostic::new(
+                &self.path,
+                1,
+                1,
+                "defaults.concurrency must be at least 1",
+            ));
+        }
+        out
+    }
+
+    /// Resolves a path from the config against the config file's folder.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base_dir.join(p)
+        }
+    }
+
+    pub fn team(&self, name: &str) -> Option<&TeamConfig> {
+        self.teams.iter().find(|t| t.name == name)
+    }
+}
+
+/// A secret value: never printed, never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Every credential Ripple may use, read from the environment only.
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    pub slack_bot_token: Option<Secret>,
+    pub slack_app_token: Option<Secret>,
+    pub slack_signing_secret: Option<Secret>,
+    pub github_token: Option<Secret>,
+    pub github_app_id: Option<Secret>,
+    pub github_app_private_key: Option<Secret>,
+    pub github_app_installation_id: Option<Secret>,
+}
+
+impl Secrets {
+    /// Reads the conventional variables (empty values count as absent).
+    pub fn from_env() -> Self {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
+        let s = |k: &str| get(k).filter(|v| !v.is_empty()).map(Secret);
+        Secrets {
+            slack_bot_token: s("SLACK_BOT_TOKEN"),
+            slack_app_token: s("SLACK_APP_TOKEN"),
+            slack_signing_secret: s("SLACK_SIGNING_SECRET"),
+            github_token: s("GITHUB_TOKEN"),
+            github_app_id: s("GITHUB_APP_ID"),
+            github_app_private_key: s("GITHUB_APP_PRIVATE_KEY"),
+            github_app_installation_id: s("GITHUB_APP_INSTALLATION_ID"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "warehouse:\n  kind: sqlite\n  path: wh\n";
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let cfg = Config::parse(Path::new("conf/ripple.yaml"), MINIMAL).unwrap();
+        assert_eq!(cfg.rules, PathBuf::from("rules"));
+        assert_eq!(cfg.resolve(&cfg.rules), PathBuf::from("conf/rules"));
+        assert_eq!(cfg.defaults.concurrency, 8);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_position() {
+        let text = format!("{MINIMAL}defaults:\n  timeuot: 5s\n");
+        let err = Config::parse(Path::new("r.yaml"), &text).unwrap_err();
+        assert_eq!(err[0].line, 5);
+        assert!(
+            err[0].message.contains("unknown key `timeuot`"),
+            "{}",
+            err[0]
+        );
+    }
+
+    #[test]
+    fn bad_duration_names_the_format() {
+        let text = format!("{MINIMAL}defaults:\n  timeout: soon\n");
+        let err = Config::parse(Path::new("r.yaml"), &text).unwrap_err();
+        assert!(
+            err[0].message.contains("invalid duration `soon`"),
+            "{}",
+            err[0]
+        );
+    }
+
+    #[test]
+    fn duplicate_teams_are_reported() {
+        let text = format!("{MINIMAL}teams:\n  - name: a\n  - name: a\n");
+        let err = Config::parse(Path::new("r.yaml"), &text).unwrap_err();
+        assert_eq!(err[0].to_string(), "r.yaml:6:11: duplicate team `a`");
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let s = Secrets::from_lookup(|k| (k == "GITHUB_TOKEN").then(|| "ghp_x".to_string()));
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("ghp_x"));
+        assert_eq!(s.github_token.unwrap().expose(), "ghp_x");
+    }
+}

@@ -1,0 +1,233 @@
+//! Incident lifecycle: the pure decision of what one run means for an incident.
+//!
+//! Ok → Failing | Erroring | Missed → Resolved. People hear about transitions (open,
+//! a change of condition, resolve) and a reminder every repeat interval — never about
+//! every failing run. Pure: no IO; the store applies the decision in one transaction.
+
+use crate::monitor::Outcome;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Which way a monitor is unhealthy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Condition {
+    Failing,
+    Erroring,
+    Missed,
+}
+
+impl Condition {
+    pub fn of(outcome: &Outcome) -> Option<Condition> {
+        match outcome {
+            Outcome::Pass => None,
+            Outcome::Fail { .. } => Some(Condition::Failing),
+            Outcome::Error { .. } => Some(Condition::Erroring),
+            Outcome::Missed { .. } => Some(Condition::Missed),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Condition::Failing => "failing",
+            Condition::Erroring => "erroring",
+            Condition::Missed => "missed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Condition> {
+        [Condition::Failing, Condition::Erroring, Condition::Missed]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+    }
+}
+
+/// The identity of an incident: one open incident per fingerprint, ever.
+pub fn fingerprint(monitor_id: &str) -> String {
+    format!("monitor:{monitor_id}")
+}
+
+/// What triage needs to know about the open incident, if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenIncident {
+    pub id: i64,
+    pub condition: Condition,
+    pub last_notified_at: DateTime<Utc>,
+}
+
+/// Per-monitor knobs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Policy {
+    pub min_consecutive_failures: u32,
+    pub repeat_interval: std::time::Duration,
+}
+
+/// Why an update is worth telling people about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateReason {
+    /// e.g. it was failing and now the query errors.
+    ConditionChanged,
+    /// Still broken after a repeat interval.
+    Reminder,
+}
+
+/// What one run means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Healthy, nothing open.
+    Nothing,
+    /// Failing, but not yet `min_consecutive_failures` times in a row.
+    Pending {
+        failures: u32,
+    },
+    Open(Condition),
+    /// Still open; `notify` says whether people hear about it.
+    Update {
+        condition: Condition,
+        notify: Option<UpdateReason>,
+    },
+    Resolve,
+}
+
+/// Decides what a run means. `failures` counts consecutive failing runs including this one.
+pub fn triage(
+    open: Option<&OpenIncident>,
+    failures: u32,
+    outcome: &Outcome,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Decision {
+    match (open, Condition::of(outcome)) {
+        (None, None) => Decision::Nothing,
+        (Some(_), None) => Decision::Resolve,
+        (None, Some(c)) if failures >= policy.min_consecutive_failures.max(1) => Decision::Open(c),
+        (None, Some(_)) => Decision::Pending { failures },
+        (Some(inc), Some(c)) => Decision::Update {
+            condition: c,
+            notify: update_reason(inc, c, policy, now),
+        },
+    }
+}
+
+fn update_reason(
+    inc: &OpenIncident,
+    c: Condition,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Option<UpdateReason> {
+    let repeat = Duration::from_std(policy.repeat_interval).unwrap_or(Duration::MAX);
+    if inc.condition != c {
+        Some(UpdateReason::ConditionChanged)
+    } else if now - inc.last_notified_at >= repeat {
+        Some(UpdateReason::Reminder)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POLICY: Policy = Policy {
+        min_consecutive_failures: 1,
+        repeat_interval: std::time::Duration::from_secs(3600),
+    };
+
+    fn t(min: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap() + Duration::minutes(min)
+    }
+
+    fn fail() -> Outcome {
+        Outcome::Fail {
+            rows: 2,
+            message: None,
+            sample: vec![],
+        }
+    }
+
+    fn open(c: Condition, notified: i64) -> OpenIncident {
+        OpenIncident {
+            id: 1,
+            condition: c,
+            last_notified_at: t(notified),
+        }
+    }
+
+    #[test]
+    fn healthy_with_nothing_open_is_nothing() {
+        assert_eq!(
+            triage(None, 0, &Outcome::Pass, &POLICY, t(0)),
+            Decision::Nothing
+        );
+    }
+
+    #[test]
+    fn first_failure_opens() {
+        let d = triage(None, 1, &fail(), &POLICY, t(0));
+        assert_eq!(d, Decision::Open(Condition::Failing));
+    }
+
+    #[test]
+    fn consecutive_threshold_holds_back_blips() {
+        let p = Policy {
+            min_consecutive_failures: 3,
+            ..POLICY
+        };
+        assert_eq!(
+            triage(None, 2, &fail(), &p, t(0)),
+            Decision::Pending { failures: 2 }
+        );
+        assert_eq!(
+            triage(None, 3, &fail(), &p, t(0)),
+            Decision::Open(Condition::Failing)
+        );
+    }
+
+    #[test]
+    fn repeats_are_quiet_until_the_repeat_interval() {
+        let inc = open(Condition::Failing, 0);
+        let quiet = triage(Some(&inc), 2, &fail(), &POLICY, t(30));
+        assert_eq!(
+            quiet,
+            Decision::Update {
+                condition: Condition::Failing,
+                notify: None
+            }
+        );
+        let remind = triage(Some(&inc), 3, &fail(), &POLICY, t(60));
+        assert_eq!(
+            remind,
+            Decision::Update {
+                condition: Condition::Failing,
+                notify: Some(UpdateReason::Reminder)
+            }
+        );
+    }
+
+    #[test]
+    fn a_change_of_condition_is_told_at_once() {
+        let inc = open(Condition::Failing, 0);
+        let err = Outcome::Error {
+            message: "boom".into(),
+        };
+        let d = triage(Some(&inc), 2, &err, &POLICY, t(1));
+        assert_eq!(
+            d,
+            Decision::Update {
+                condition: Condition::Erroring,
+                notify: Some(UpdateReason::ConditionChanged)
+            }
+        );
+    }
+
+    #[test]
+    fn pass_resolves() {
+        let inc = open(Condition::Erroring, 0);
+        assert_eq!(
+            triage(Some(&inc), 0, &Outcome::Pass, &POLICY, t(5)),
+            Decision::Resolve
+        );
+    }
+}

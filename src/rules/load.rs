@@ -1,0 +1,410 @@
+//! Rule files → [`Monitor`]s. Every problem in every file is collected, located, and
+//! returned; one bad monitor never hides another.
+
+use super::sql::{self, Expect, SqlProblem};
+use super::{Check, MAX_SAMPLE, Monitor, RuleSet, Schedule, Severity};
+use crate::config::Config;
+use crate::diag::{Diagnostic, did_you_mean};
+use crate::yaml;
+use marked_yaml::{Node, Spanned};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// A monitor as written, before validation. Spans locate each value for messages.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMonitor {
+    id: Spanned<String>,
+    team: Spanned<String>,
+    #[serde(default)]
+    description: String,
+    severity: Option<Spanned<String>>,
+    schedule: RawSchedule,
+    grace: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    owners: Vec<String>,
+    #[serde(default)]
+    labels: Vec<String>,
+    min_consecutive_failures: Option<Spanned<u32>>,
+    kind: Option<Spanned<String>>,
+    sql: Option<Spanned<String>>,
+    sql_file: Option<Spanned<String>>,
+    sample: Option<Spanned<u32>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchedule {
+    cron: Spanned<String>,
+    timezone: Option<Spanned<String>>,
+}
+
+/// Loads every `*.yaml`/`*.yml` under `dir` (sorted, recursive) and checks ids are unique.
+pub fn load_dir(dir: &Path, cfg: &Config) -> RuleSet {
+    let mut set = RuleSet::default();
+    let files = match rule_files(dir) {
+        Ok(f) => f,
+        Err(e) => {
+            let msg = format!("cannot read the rules folder: {e}");
+            set.problems.push(Diagnostic::new(dir, 0, 0, msg));
+            return set;
+        }
+    };
+    let mut first_seen: HashMap<String, (PathBuf, usize)> = HashMap::new();
+    for file in files {
+        set.files += 1;
+        let (monitors, problems) = load_file(&file, cfg);
+        set.problems.extend(problems);
+        for m in monitors {
+            if let Some((f, line)) = first_seen.get(&m.id) {
+                let msg = format!(
+                    "duplicate monitor id `{}` (first defined at {}:{line}); ids must be unique",
+                    m.id,
+                    f.display()
+                );
+                set.problems.push(Diagnostic::new(&m.file, m.line, 1, msg));
+                continue;
+            }
+            first_seen.insert(m.id.clone(), (m.file.clone(), m.line));
+            set.monitors.push(m);
+        }
+    }
+    set.problems.sort();
+    set
+}
+
+fn rule_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    if dir.is_file() {
+        return Ok(vec![dir.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            out.extend(rule_files(&path)?);
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        ) {
+            out.push(path);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Loads one rule file: the monitors that are valid, and every problem found.
+pub fn load_file(file: &Path, cfg: &Config) -> (Vec<Monitor>, Vec<Diagnostic>) {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => return (vec![], vec![Diagnostic::new(file, 0, 0, e.to_string())]),
+    };
+    let items = match monitor_nodes(file, &text) {
+        Ok(items) => items,
+        Err(d) => return (vec![], vec![d]),
+    };
+    let mut monitors = Vec::new();
+    let mut problems = Vec::new();
+    for node in &items {
+        let ctx = Ctx {
+            file,
+            text: &text,
+            cfg,
+        };
+        match ctx.monitor(node) {
+            Ok(m) => monitors.push(m),
+            Err(mut p) => problems.append(&mut p),
+        }
+    }
+    (monitors, problems)
+}
+
+/// The file's top level must be `monitors: [ … ]`.
+fn monitor_nodes(file: &Path, text: &str) -> Result<Vec<Node>, Diagnostic> {
+    let root = yaml::parse(file, text)?;
+    let map = root.as_mapping().ok_or_else(|| {
+        Diagnostic::at(
+            file,
+            root.span(),
+            "a rule file must be a mapping with a `monitors:` list",
+        )
+    })?;
+    if let Some((key, _)) = map.iter().find(|(k, _)| k.as_str() != "monitors") {
+        let msg = format!("unknown key `{}`, expected `monitors`", key.as_str());
+        return Err(Diagnostic::at(file, key.span(), msg));
+    }
+    let seq = map.get_sequence("monitors").ok_or_else(|| {
+        Diagnostic::at(file, map.span(), "`monitors:` must be a list of monitors")
+    })?;
+    Ok(seq.iter().cloned().collect())
+}
+
+/// What every validation step of one file needs.
+struct Ctx<'a> {
+    file: &'a Path,
+    text: &'a str,
+    cfg: &'a Config,
+}
+
+impl Ctx<'_> {
+    fn at<T>(&self, value: &Spanned<T>, msg: impl Into<String>) -> Diagnostic {
+        Diagnostic::at(self.file, value.span(), msg)
+    }
+
+    fn monitor(&self, node: &Node) -> Result<Monitor, Vec<Diagnostic>> {
+        let raw: RawMonitor = yaml::from_node(self.file, node).map_err(|d| vec![d])?;
+        let mut errs = Vec::new();
+        keep(&mut errs, self.check_id(&raw.id));
+        keep(&mut errs, self.check_team(&raw.team));
+        let severity = keep(&mut errs, self.severity(raw.severity.as_ref()));
+        let schedule = keep(&mut errs, self.schedule(&raw.schedule));
+        let grace = keep(
+            &mut errs,
+            self.duration(raw.grace.as_ref(), self.cfg.defaults.grace),
+        );
+        let timeout = self.duration(raw.timeout.as_ref(), self.cfg.defaults.timeout);
+        let timeout = keep(&mut errs, timeout);
+        let sample = keep(&mut errs, self.sample(raw.sample.as_ref()));
+        let check = keep(&mut errs, self.check(&raw, node));
+        let min_failures = raw.min_consecutive_failures.map(|v| *v);
+        let min_failures = min_failures.unwrap_or(self.cfg.defaults.min_consecutive_failures);
+        let built = (|| {
+            Some(Monitor {
+                id: raw.id.to_string(),
+                team: raw.team.to_string(),
+                description: raw.description.clone(),
+                severity: severity?,
+                schedule: schedule?,
+                grace: grace?,
+                timeout: timeout?,
+                owners: raw.owners.clone(),
+                labels: raw.labels.clone(),
+                min_consecutive_failures: min_failures.max(1),
+                check: check?,
+                sample: sample?,
+                file: self.file.to_path_buf(),
+                line: yaml::line_col(raw.id.span()).0,
+            })
+        })();
+        match built {
+            Some(m) if errs.is_empty() => Ok(m),
+            _ => {
+                errs.sort();
+                Err(errs)
+            }
+        }
+    }
+
+    fn check_id(&self, id: &Spanned<String>) -> Result<(), Diagnostic> {
+        let ok = !id.is_empty()
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if ok {
+            Ok(())
+        } else {
+            Err(self.at(
+                id,
+                format!(
+                    "invalid monitor id `{}`: use letters, digits, `_`, `-` and `.` only",
+                    id.as_str()
+                ),
+            ))
+        }
+    }
+
+    fn check_team(&self, team: &Spanned<String>) -> Result<(), Diagnostic> {
+        if self.cfg.team(team).is_some() {
+            return Ok(());
+        }
+        let names: Vec<&str> = self.cfg.teams.iter().map(|t| t.name.as_str()).collect();
+        let hint = match did_you_mean(team, &names) {
+            Some(s) => format!("; did you mean `{s}`?"),
+            None if names.is_empty() => "; add it under `teams:` in ripple.yaml".to_string(),
+            None => format!("; known teams: {}", names.join(", ")),
+        };
+        Err(self.at(team, format!("unknown team `{}`{hint}", team.as_str())))
+    }
+
+    fn severity(&self, s: Option<&Spanned<String>>) -> Result<Severity, Diagnostic> {
+        let Some(s) = s else {
+            return Ok(Severity::parse(&self.cfg.defaults.severity).unwrap_or(Severity::Medium));
+        };
+        Severity::parse(s).ok_or_else(|| {
+            self.at(
+                s,
+                format!(
+                    "unknown severity `{}`; expected one of {}",
+                    s.as_str(),
+                    Severity::NAMES.join(", ")
+                ),
+            )
+        })
+    }
+
+    fn schedule(&self, raw: &RawSchedule) -> Result<Schedule, Diagnostic> {
+        let cron: croner::Cron = raw.cron.parse().map_err(|e| {
+            self.at(
+                &raw.cron,
+                format!(
+                    "invalid cron `{}`: {e}; expected 5 fields like `*/15 * * * *`",
+                    raw.cron.as_str()
+                ),
+            )
+        })?;
+        let tz = match &raw.timezone {
+            None => chrono_tz::UTC,
+            Some(tz) => tz.parse().map_err(|_| {
+                self.at(
+                    tz,
+                    format!(
+                        "unknown time zone `{}`; use an IANA name like `Asia/Tokyo` or `UTC`",
+                        tz.as_str()
+                    ),
+                )
+            })?,
+        };
+        Ok(Schedule {
+            cron,
+            pattern: raw.cron.to_string(),
+            tz,
+        })
+    }
+
+    fn duration(
+        &self,
+        v: Option<&Spanned<String>>,
+        default: std::time::Duration,
+    ) -> Result<std::time::Duration, Diagnostic> {
+        let Some(v) = v else { return Ok(default) };
+        humantime::parse_duration(v).map_err(|e| {
+            self.at(
+                v,
+                format!(
+                    "invalid duration `{}` ({e}); write it like `90s`, `10m` or `1h 30m`",
+                    v.as_str()
+                ),
+            )
+        })
+    }
+
+    fn sample(&self, v: Option<&Spanned<u32>>) -> Result<u32, Diagnostic> {
+        match v {
+            Some(n) if **n > MAX_SAMPLE => Err(self.at(n, format!(
+                "sample is capped at {MAX_SAMPLE} rows (asked for {}); Ripple reports failures, it does not export data",
+                **n
+            ))),
+            Some(n) => Ok(**n),
+            None => Ok(0),
+        }
+    }
+
+    fn check(&self, raw: &RawMonitor, node: &Node) -> Result<Check, Diagnostic> {
+        let kind = raw.kind.as_ref().map(|k| k.as_str()).unwrap_or("rows");
+        let expect = match kind {
+            "rows" => Expect::Rows,
+            "assert" => Expect::Assert,
+            other => {
+                let k = raw.kind.as_ref().expect("kind present when not defaulted");
+                let planned = Check::PLANNED.contains(&other);
+                let msg = if planned {
+                    format!(
+                        "monitor kind `{other}` is planned but not supported yet; supported: rows, assert"
+                    )
+                } else {
+                    format!("unknown monitor kind `{other}`; expected one of: rows, assert")
+                };
+                return Err(self.at(k, msg));
+            }
+        };
+        let (sql, origin) = self.sql_text(raw, node)?;
+        match sql::validate(&sql, expect) {
+            Ok(_) if expect == Expect::Rows => Ok(Check::Rows { sql }),
+            Ok(_) => Ok(Check::Assert { sql }),
+            Err(p) => Err(origin.locate(&p)),
+        }
+    }
+
+    /// The monitor's SQL and where its first character sits, inline or from `sql_file`.
+    fn sql_text(&self, raw: &RawMonitor, node: &Node) -> Result<(String, Origin), Diagnostic> {
+        match (&raw.sql, &raw.sql_file) {
+            (Some(_), Some(f)) => Err(self.at(f, "give either `sql` or `sql_file`, not both")),
+            (None, None) => Err(Diagnostic::at(
+                self.file,
+                node.span(),
+                "missing `sql` (or `sql_file`): the query whose rows are failures",
+            )),
+            (Some(sql), None) => Ok((sql.to_string(), self.inline_origin(sql))),
+            (None, Some(f)) => {
+                let path = self
+                    .file
+                    .parent()
+                    .unwrap_or(Path::new("."))
+                    .join(f.as_str());
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    self.at(f, format!("cannot read sql_file `{}`: {e}", path.display()))
+                })?;
+                Ok((
+                    text,
+                    Origin {
+                        file: path,
+                        line: 1,
+                        col: 1,
+                    },
+                ))
+            }
+        }
+    }
+
+    /// Where inline SQL starts in the YAML file: block scalars (`|`, `>`) start on the
+    /// next line at its indentation; plain and quoted scalars start at the value.
+    fn inline_origin(&self, sql: &Spanned<String>) -> Origin {
+        let (line, col) = yaml::line_col(sql.span());
+        let src_line = self.text.lines().nth(line.saturating_sub(1)).unwrap_or("");
+        let at_value = src_line.get(col.saturating_sub(1)..).unwrap_or("");
+        let file = self.file.to_path_buf();
+        if at_value.starts_with('|') || at_value.starts_with('>') {
+            let next = self.text.lines().nth(line).unwrap_or("");
+            let indent = next.len() - next.trim_start().len();
+            Origin {
+                file,
+                line: line + 1,
+                col: indent + 1,
+            }
+        } else {
+            let quoted = at_value.starts_with('"') || at_value.starts_with('\'');
+            Origin {
+                file,
+                line,
+                col: col + usize::from(quoted),
+            }
+        }
+    }
+}
+
+/// Records a failed step's diagnostic and yields its value when it succeeded.
+fn keep<T>(errs: &mut Vec<Diagnostic>, r: Result<T, Diagnostic>) -> Option<T> {
+    r.map_err(|d| errs.push(d)).ok()
+}
+
+/// Maps a position inside SQL text to a position in the file holding it.
+struct Origin {
+    file: PathBuf,
+    line: usize,
+    col: usize,
+}
+
+impl Origin {
+    fn locate(&self, p: &SqlProblem) -> Diagnostic {
+        let line = self.line + p.line - 1;
+        // Columns shift only on the SQL's first line (or every line of a block scalar).
+        let col = if p.line == 1 || self.col > 1 {
+            self.col + p.col - 1
+        } else {
+            p.col
+        };
+        Diagnostic::new(&self.file, line, col, p.message.clone())
+    }
+}

@@ -1,0 +1,120 @@
+//! Monitor definitions from `rules/`: the model, and loading with every problem located.
+//!
+//! Pure: reads files, never touches a warehouse, a store or the network. A broken rule
+//! file yields diagnostics and no monitors, and never stops the other files.
+
+mod load;
+pub mod sql;
+
+pub use load::{load_dir, load_file};
+
+use crate::diag::Diagnostic;
+use chrono_tz::Tz;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How bad a failure is; drives escalation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Info,
+}
+
+impl Severity {
+    pub const NAMES: [&'static str; 5] = ["critical", "high", "medium", "low", "info"];
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        Some(match s {
+            "critical" => Severity::Critical,
+            "high" => Severity::High,
+            "medium" => Severity::Medium,
+            "low" => Severity::Low,
+            "info" => Severity::Info,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+}
+
+/// When a monitor runs: a 5-field cron pattern in an IANA time zone.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub cron: croner::Cron,
+    pub pattern: String,
+    pub tz: Tz,
+}
+
+/// What a monitor checks. Every kind compiles to the same outcome model.
+///
+/// Planned kinds (`freshness`, `row_count`, `null_ratio`, `deadline`) become new
+/// variants here; the runner and the incident logic do not change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// Fails when the query returns rows.
+    Rows { sql: String },
+    /// Fails when an `ASSERT` statement is false, with the assertion's message.
+    Assert { sql: String },
+}
+
+impl Check {
+    pub const KINDS: [&'static str; 2] = ["rows", "assert"];
+    pub const PLANNED: [&'static str; 4] = ["freshness", "row_count", "null_ratio", "deadline"];
+
+    pub fn sql(&self) -> &str {
+        match self {
+            Check::Rows { sql } | Check::Assert { sql } => sql,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Check::Rows { .. } => "rows",
+            Check::Assert { .. } => "assert",
+        }
+    }
+}
+
+/// One validated monitor.
+#[derive(Debug, Clone)]
+pub struct Monitor {
+    pub id: String,
+    pub team: String,
+    pub description: String,
+    pub severity: Severity,
+    pub schedule: Schedule,
+    pub grace: Duration,
+    pub timeout: Duration,
+    pub owners: Vec<String>,
+    pub labels: Vec<String>,
+    pub min_consecutive_failures: u32,
+    pub check: Check,
+    /// Rows to fetch as a sample on failure; 0 = row count only (the default).
+    pub sample: u32,
+    /// Where the monitor was defined, for messages and links.
+    pub file: PathBuf,
+    pub line: usize,
+}
+
+/// The result of loading a rules folder: what is good, and every problem.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    pub monitors: Vec<Monitor>,
+    pub problems: Vec<Diagnostic>,
+    pub files: usize,
+}
+
+impl RuleSet {
+    pub fn get(&self, id: &str) -> Option<&Monitor> {
+        self.monitors.iter().find(|m| m.id == id)
+    }
+}
+
+/// The largest sample a rule may ask for: Ripple is not a data export tool.
+pub const MAX_SAMPLE: u32 = 10;

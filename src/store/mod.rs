@@ -1,0 +1,102 @@
+//! Durable state: monitor runs, incidents with their timelines, and the notification
+//! outbox, in SQLite through sqlx.
+//!
+//! The SQL is written to run on PostgreSQL too (`$n` placeholders, `RETURNING`, partial
+//! unique indexes, epoch-millisecond BIGINTs instead of dialect-specific time types), so
+//! several replicas can later share one database. The partial unique index
+//! `incidents_one_open` is what makes "one open incident per fingerprint" true even if
+//! two processes race.
+
+mod incidents;
+mod outbox;
+
+pub use incidents::{Applied, IncidentRow, MonitorInfo};
+pub use outbox::OutboxItem;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Ordered schema migrations; each runs once, in its own transaction.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("schema_v1.sql"))];
+
+/// The state store.
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating when missing) the SQLite store at `path` and migrates it.
+    pub async fn open(path: &Path) -> anyhow::Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the state folder {}", dir.display()))?;
+        }
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(10));
+        Self::connect(opts, 4).await
+    }
+
+    /// A private in-memory store (tests).
+    pub async fn memory() -> anyhow::Result<Store> {
+        let opts = SqliteConnectOptions::from_str("sqlite::memory:")?;
+        // One connection: every connection to `:memory:` is a different database.
+        Self::connect(opts, 1).await
+    }
+
+    async fn connect(opts: SqliteConnectOptions, max: u32) -> anyhow::Result<Store> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max)
+            .connect_with(opts)
+            .await
+            .context("cannot open the state store")?;
+        let store = Store { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> anyhow::Result<()> {
+        sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY)")
+            .execute(&self.pool)
+            .await?;
+        for (version, sql) in MIGRATIONS {
+            let mut tx = self.pool.begin().await?;
+            let done = sqlx::query("SELECT 1 FROM schema_version WHERE version = $1")
+                .bind(version)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if done.is_some() {
+                continue;
+            }
+            sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
+                .bind(version)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+/// Timestamps are stored as epoch milliseconds: portable and sortable.
+pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_ms(v: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(v).unwrap_or_default()
+}

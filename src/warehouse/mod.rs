@@ -1,0 +1,48 @@
+//! The warehouse seam: run one monitor's SQL and learn how many rows came back.
+//!
+//! A run returns the row count and nothing else unless the rule opts in to a small
+//! sample; Ripple never needs to see the data to know it is broken.
+
+pub mod sqlite;
+
+use crate::rules::Check;
+use async_trait::async_trait;
+use std::time::Duration;
+
+/// One monitor run, as the warehouse sees it.
+#[derive(Debug, Clone)]
+pub struct MonitorQuery {
+    pub monitor_id: String,
+    pub team: String,
+    pub check: Check,
+    /// Rows to return as a sample (0 = count only).
+    pub sample: u32,
+    pub timeout: Duration,
+}
+
+/// What a completed run tells us.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueryResult {
+    pub rows: u64,
+    pub sample: Vec<serde_json::Value>,
+    /// The message of the first false `ASSERT`, when the check is an assertion.
+    pub assertion: Option<String>,
+}
+
+/// Why a run did not complete.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum QueryError {
+    /// The warehouse rejected or failed the query; the message is the warehouse's own.
+    #[error("{0}")]
+    Sql(String),
+    #[error("timed out after {}", humantime::format_duration(*.0))]
+    Timeout(Duration),
+    #[error("warehouse unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A place monitors run. Implementations must be safe to call concurrently.
+#[async_trait]
+pub trait Warehouse: Send + Sync {
+    async fn run(&self, query: &MonitorQuery) -> Result<QueryResult, QueryError>;
+}

@@ -1,0 +1,100 @@
+//! YAML loading shared by `ripple.yaml` and rule files: parse with positions, deserialize
+//! with serde, and turn every failure into a located [`Diagnostic`].
+
+use crate::diag::Diagnostic;
+use marked_yaml::{LoadError, Marker, Node, Span};
+use serde::de::DeserializeOwned;
+use std::path::Path;
+
+/// Parses YAML text into a marked node tree, or a diagnostic saying where it broke.
+pub fn parse(file: &Path, text: &str) -> Result<Node, Diagnostic> {
+    let opts = marked_yaml::LoaderOptions::default().error_on_duplicate_keys(true);
+    marked_yaml::parse_yaml_with_options(0, text, opts).map_err(|e| load_error(file, e))
+}
+
+/// Deserializes one node into `T`, locating serde's complaint in the file.
+pub fn from_node<T: DeserializeOwned>(file: &Path, node: &Node) -> Result<T, Diagnostic> {
+    marked_yaml::from_node(node).map_err(|e| {
+        let (line, col) = match e.start_mark() {
+            Some(m) => (m.line(), m.column()),
+            None => line_col(node.span()),
+        };
+        let inner: &marked_yaml::Error = &e;
+        let message = match (inner, e.path()) {
+            (marked_yaml::Error::UnknownFieldError(..), _) | (_, None) => inner.to_string(),
+            (_, Some(path)) => format!("{path}: {inner}"),
+        };
+        Diagnostic::new(file, line, col, humanize(&message))
+    })
+}
+
+/// serde's wording ("Unknown field `x`, expected one of …") made consistent with ours.
+fn humanize(msg: &str) -> String {
+    let msg = msg.replacen("Unknown field", "unknown key", 1);
+    let msg = msg.replacen("missing field", "missing key", 1);
+    msg.replacen("unknown field", "unknown key", 1)
+}
+
+fn load_error(file: &Path, e: LoadError) -> Diagnostic {
+    let (mark, what) = match &e {
+        LoadError::TopLevelMustBeMapping(m) => (*m, "the top level must be a mapping".into()),
+        LoadError::TopLevelMustBeSequence(m) => (*m, "the top level must be a list".into()),
+        LoadError::UnexpectedAnchor(m) => (*m, "YAML anchors and aliases are not supported".into()),
+        LoadError::MappingKeyMustBeScalar(m) => (*m, "mapping keys must be plain strings".into()),
+        LoadError::UnexpectedTag(m) => (*m, "YAML tags (`!x`) are not supported".into()),
+        LoadError::ScanError(m, s) => (*m, format!("invalid YAML: {s}")),
+        LoadError::DuplicateKey(d) => {
+            let m = d
+                .key
+                .span()
+                .start()
+                .copied()
+                .unwrap_or(Marker::new(0, 0, 1, 1));
+            (m, format!("duplicate key `{}`", d.key.as_str()))
+        }
+    };
+    Diagnostic::new(file, mark.line().max(1), mark.column().max(1), what)
+}
+
+/// Line and column of a span's start (1,1 when unknown).
+pub fn line_col(span: &Span) -> (usize, usize) {
+    span.start()
+        .map(|m| (m.line(), m.column()))
+        .unwrap_or((1, 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct T {
+        a: u32,
+    }
+
+    #[test]
+    fn unknown_key_is_located() {
+        let f = Path::new("x.yaml");
+        let node = parse(f, "a: 1\nb: 2\n").unwrap();
+        let err = from_node::<T>(f, &node).unwrap_err();
+        assert_eq!(err.to_string(), "x.yaml:2:1: unknown key `b`, expected `a`");
+    }
+
+    #[test]
+    fn duplicate_key_is_located() {
+        let f = Path::new("x.yaml");
+        let err = parse(f, "a: 1\na: 2\n").unwrap_err();
+        assert_eq!(err.to_string(), "x.yaml:2:1: duplicate key `a`");
+    }
+
+    #[test]
+    fn scan_errors_are_located() {
+        let f = Path::new("x.yaml");
+        let err = parse(f, "a: [1\n").unwrap_err();
+        assert!(err.to_string().starts_with("x.yaml:"), "{err}");
+        assert!(err.message.contains("invalid YAML"), "{err}");
+    }
+}

@@ -214,7 +214,7 @@ impl Config {
                 let span = teams
                     .and_then(|t| t.get_mapping(i))
                     .and_then(|m| m.get_scalar("name"))
-                    .map(|n| n.span().clone());
+                    .map(|n| *n.span());
                 let (line, col) = span.as_ref().map(yaml::line_col).unwrap_or((1, 1));
                 let msg = format!("duplicate team `{}`", team.name);
                 out.push(Diagnostic::new(&self.path, line, col, msg));

@@ -42,7 +42,7 @@ fn load_error(file: &Path, e: LoadError) -> Diagnostic {
         LoadError::UnexpectedAnchor(m) => (*m, "YAML anchors and aliases are not supported".into()),
         LoadError::MappingKeyMustBeScalar(m) => (*m, "mapping keys must be plain strings".into()),
         LoadError::UnexpectedTag(m) => (*m, "YAML tags (`!x`) are not supported".into()),
-        LoadError::ScanError(m, s) => (*m, format!("invalid YAML: {s}")),
+        LoadError::ScanError(m, s) => (*m, format!("invalid YAML: {}", scan_message(s))),
         LoadError::DuplicateKey(d) => {
             let m = d
                 .key
@@ -54,6 +54,15 @@ fn load_error(file: &Path, e: LoadError) -> Diagnostic {
         }
     };
     Diagnostic::new(file, mark.line().max(1), mark.column().max(1), what)
+}
+
+/// The scanner's message without its own "at byte N line L column C" suffix.
+fn scan_message(e: &impl std::fmt::Display) -> String {
+    let text = e.to_string();
+    match text.find(" at byte ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
 }
 
 /// Line and column of a span's start (1,1 when unknown).

@@ -63,10 +63,9 @@ impl App {
         })
     }
 
-    /// Replaces the notifiers (tests, the demo).
-    pub fn with_notifiers(mut self, notifiers: Vec<Arc<dyn Notifier>>) -> Self {
+    /// Replaces the notifiers (tests, embedding).
+    pub fn set_notifiers(&mut self, notifiers: Vec<Arc<dyn Notifier>>) {
         self.notifiers = notifiers;
-        self
     }
 
     /// Runs every valid monitor once, applies the outcomes, delivers what is due.

@@ -61,12 +61,12 @@ fn owners(n: &Notification) -> String {
 }
 
 fn sample_lines(out: &mut String, o: &Outcome) {
-    if let Outcome::Fail { sample, .. } = o {
-        if !sample.is_empty() {
-            let _ = writeln!(out, "  sample ({} rows):", sample.len());
-            for row in sample {
-                let _ = writeln!(out, "    {row}");
-            }
+    if let Outcome::Fail { sample, .. } = o
+        && !sample.is_empty()
+    {
+        let _ = writeln!(out, "  sample ({} rows):", sample.len());
+        for row in sample {
+            let _ = writeln!(out, "    {row}");
         }
     }
 }

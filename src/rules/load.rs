@@ -52,22 +52,22 @@ pub fn load_dir(dir: &Path, cfg: &Config) -> RuleSet {
             return set;
         }
     };
-    let mut first_seen: HashMap<String, (PathBuf, usize)> = HashMap::new();
+    let mut first_seen: HashMap<String, (PathBuf, usize, usize)> = HashMap::new();
     for file in files {
         set.files += 1;
         let (monitors, problems) = load_file(&file, cfg);
         set.problems.extend(problems);
         for m in monitors {
-            if let Some((f, line)) = first_seen.get(&m.id) {
+            if let Some((f, line, col)) = first_seen.get(&m.id) {
                 let msg = format!(
-                    "duplicate monitor id `{}` (first defined at {}:{line}); ids must be unique",
+                    "duplicate monitor id `{}` (first defined at {}:{line}:{col}); ids must be unique",
                     m.id,
                     f.display()
                 );
-                set.problems.push(Diagnostic::new(&m.file, m.line, 1, msg));
+                set.problems.push(Diagnostic::new(&m.file, m.line, m.col, msg));
                 continue;
             }
-            first_seen.insert(m.id.clone(), (m.file.clone(), m.line));
+            first_seen.insert(m.id.clone(), (m.file.clone(), m.line, m.col));
             set.monitors.push(m);
         }
     }
@@ -167,7 +167,7 @@ impl Ctx<'_> {
         let timeout = self.duration(raw.timeout.as_ref(), self.cfg.defaults.timeout);
         let timeout = keep(&mut errs, timeout);
         let sample = keep(&mut errs, self.sample(raw.sample.as_ref()));
-        let check = keep(&mut errs, self.check(&raw, node));
+        let check = keep(&mut errs, self.check(&raw));
         let min_failures = raw.min_consecutive_failures.map(|v| *v);
         let min_failures = min_failures.unwrap_or(self.cfg.defaults.min_consecutive_failures);
         let built = (|| {
@@ -186,6 +186,7 @@ impl Ctx<'_> {
                 sample: sample?,
                 file: self.file.to_path_buf(),
                 line: yaml::line_col(raw.id.span()).0,
+                col: yaml::line_col(raw.id.span()).1,
             })
         })();
         match built {
@@ -249,8 +250,9 @@ impl Ctx<'_> {
             self.at(
                 &raw.cron,
                 format!(
-                    "invalid cron `{}`: {e}; expected 5 fields like `*/15 * * * *`",
-                    raw.cron.as_str()
+                    "invalid cron `{}`: {}; expected 5 fields like `*/15 * * * *`",
+                    raw.cron.as_str(),
+                    cron_message(&e)
                 ),
             )
         })?;
@@ -301,7 +303,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn check(&self, raw: &RawMonitor, node: &Node) -> Result<Check, Diagnostic> {
+    fn check(&self, raw: &RawMonitor) -> Result<Check, Diagnostic> {
         let kind = raw.kind.as_ref().map(|k| k.as_str()).unwrap_or("rows");
         let expect = match kind {
             "rows" => Expect::Rows,
@@ -319,7 +321,7 @@ impl Ctx<'_> {
                 return Err(self.at(k, msg));
             }
         };
-        let (sql, origin) = self.sql_text(raw, node)?;
+        let (sql, origin) = self.sql_text(raw)?;
         match sql::validate(&sql, expect) {
             Ok(_) if expect == Expect::Rows => Ok(Check::Rows { sql }),
             Ok(_) => Ok(Check::Assert { sql }),
@@ -328,12 +330,11 @@ impl Ctx<'_> {
     }
 
     /// The monitor's SQL and where its first character sits, inline or from `sql_file`.
-    fn sql_text(&self, raw: &RawMonitor, node: &Node) -> Result<(String, Origin), Diagnostic> {
+    fn sql_text(&self, raw: &RawMonitor) -> Result<(String, Origin), Diagnostic> {
         match (&raw.sql, &raw.sql_file) {
             (Some(_), Some(f)) => Err(self.at(f, "give either `sql` or `sql_file`, not both")),
-            (None, None) => Err(Diagnostic::at(
-                self.file,
-                node.span(),
+            (None, None) => Err(self.at(
+                &raw.id,
                 "missing `sql` (or `sql_file`): the query whose rows are failures",
             )),
             (Some(sql), None) => Ok((sql.to_string(), self.inline_origin(sql))),
@@ -382,6 +383,15 @@ impl Ctx<'_> {
             }
         }
     }
+}
+
+/// croner's message without its "Invalid pattern:" prefix and final period.
+fn cron_message(e: &croner::errors::CronError) -> String {
+    let text = e.to_string();
+    let text = text.strip_prefix("Invalid pattern: ").unwrap_or(&text);
+    let text = text.trim_end_matches('.');
+    let mut chars = text.chars();
+    chars.next().map_or(String::new(), |c| c.to_lowercase().chain(chars).collect())
 }
 
 /// Records a failed step's diagnostic and yields its value when it succeeded.

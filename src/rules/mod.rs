@@ -100,6 +100,7 @@ pub struct Monitor {
     /// Where the monitor was defined, for messages and links.
     pub file: PathBuf,
     pub line: usize,
+    pub col: usize,
 }
 
 /// The result of loading a rules folder: what is good, and every problem.

@@ -5,7 +5,7 @@
 //! rather than a deny-list so that a statement type added to sqlparser later is
 //! refused until someone decides it is safe.
 
-use sqlparser::ast::Statement;
+use sqlparser::ast::{Spanned, Statement};
 use sqlparser::dialect::BigQueryDialect;
 use sqlparser::parser::{Parser, ParserError};
 
@@ -41,15 +41,17 @@ pub fn validate(sql: &str, expect: Expect) -> Result<Vec<Statement>, SqlProblem>
 
 /// Parses with the BigQuery dialect, mapping sqlparser's error to a position.
 pub fn parse(sql: &str) -> Result<Vec<Statement>, SqlProblem> {
-    Parser::parse_sql(&BigQueryDialect {}, sql).map_err(|e| parse_problem(&e))
+    Parser::parse_sql(&BigQueryDialect {}, sql).map_err(|e| parse_problem(sql, &e))
 }
 
-fn parse_problem(e: &ParserError) -> SqlProblem {
+fn parse_problem(sql: &str, e: &ParserError) -> SqlProblem {
     let text = match e {
         ParserError::TokenizerError(s) | ParserError::ParserError(s) => s.clone(),
         ParserError::RecursionLimitExceeded => "the SQL is nested too deeply".to_string(),
     };
-    let (line, col) = position_in(&text).unwrap_or((1, 1));
+    // sqlparser gives no position for a premature end: point just past the last token.
+    let fallback = if text.contains("found: EOF") { end_of(sql) } else { (1, 1) };
+    let (line, col) = position_in(&text).unwrap_or(fallback);
     let message = strip_position(&text);
     SqlProblem {
         line,
@@ -70,6 +72,24 @@ fn strip_position(msg: &str) -> String {
     match msg.rfind(" at Line: ") {
         Some(i) => msg[..i].to_string(),
         None => msg.to_string(),
+    }
+}
+
+/// Line and column just after the last non-blank character.
+fn end_of(sql: &str) -> (usize, usize) {
+    let trimmed = sql.trim_end();
+    let line = trimmed.lines().count().max(1);
+    let col = trimmed.lines().last().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// A problem at a statement's first token.
+fn at_stmt(stmt: &Statement, message: &str) -> SqlProblem {
+    let start = stmt.span().start;
+    SqlProblem {
+        line: (start.line as usize).max(1),
+        col: (start.column as usize).max(1),
+        message: message.to_string(),
     }
 }
 
@@ -98,12 +118,12 @@ fn check_read_only(stmt: &Statement) -> Result<(), SqlProblem> {
         | Statement::Assert { .. }
         | Statement::Declare { .. }
         | Statement::Set(_) => Ok(()),
-        other if writes(other) => Err(at_start(&format!(
-            "monitors are read-only, but this SQL contains a `{}` statement; \
+        other if writes(other) => Err(at_stmt(other, &format!(
+            "monitors are read-only, but this SQL contains `{}`; \
              write a SELECT that returns the bad rows instead",
             keyword(other)
         ))),
-        other => Err(at_start(&format!(
+        other => Err(at_stmt(other, &format!(
             "`{}` statements are not allowed in a monitor; use SELECT (or ASSERT)",
             keyword(other)
         ))),
@@ -166,6 +186,8 @@ mod tests {
     fn parse_errors_carry_the_position() {
         let e = validate("SELECT id\nFROM shop.orders WHERE", Expect::Rows).unwrap_err();
         assert_eq!((e.line, e.col), (2, 23));
+        let eof = validate("SELECT id\nFROM t\nWHERE", Expect::Rows).unwrap_err();
+        assert_eq!((eof.line, eof.col), (3, 6));
         assert!(
             e.message.starts_with("SQL does not parse: "),
             "{}",

@@ -1,0 +1,8 @@
+//! Ripple's one integration-test binary: every module drives the real crate end to end
+//! on loopback and temporary files only, with time from a manual clock.
+
+mod check;
+mod demo;
+mod outbox;
+mod runner;
+mod support;

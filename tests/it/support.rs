@@ -1,0 +1,79 @@
+//! Shared fixtures: a seeded demo warehouse in a temp folder, an app over it with a
+//! manual clock and a console notifier writing into a buffer.
+
+use chrono::{DateTime, Utc};
+use ripple::app::App;
+use ripple::clock::ManualClock;
+use ripple::config::Config;
+use ripple::notify::Notifier;
+use ripple::notify::console::ConsoleNotifier;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-20T00:00:00Z").unwrap().to_utc()
+}
+
+/// A config over the repo's `rules/` with warehouse and state in `dir`.
+pub fn config(dir: &Path, extra: &str) -> Config {
+    let text = format!(
+        "warehouse:\n  kind: sqlite\n  path: {wh}\n  seed: {seed}\nstate:\n  path: {state}\nrules: {rules}\n{teams}{extra}",
+        wh = dir.join("wh").display(),
+        seed = repo().join("fixtures/demo/seed.sql").display(),
+        state = dir.join("state.db").display(),
+        rules = repo().join("rules").display(),
+        teams = "teams:\n  - name: commerce\n  - name: finance\n  - name: loyalty\n  - name: analytics\n",
+    );
+    Config::parse(&dir.join("ripple.yaml"), &text).expect("test config is valid")
+}
+
+/// A seeded demo with everything a test needs to drive and observe it.
+pub struct Demo {
+    pub dir: tempfile::TempDir,
+    pub clock: ManualClock,
+    pub console: Arc<Mutex<Vec<u8>>>,
+    pub app: App,
+}
+
+impl Demo {
+    pub async fn new() -> Demo {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config(dir.path(), "");
+        ripple::demo::seed_warehouse(&dir.path().join("wh"), &repo().join("fixtures/demo/seed.sql"))
+            .unwrap();
+        let clock = ManualClock::new(t0());
+        let (app, console) = app(cfg, &clock).await;
+        Demo { dir, clock, console, app }
+    }
+
+    /// A new process over the same files: what a restart looks like.
+    pub async fn restart(&mut self) {
+        let cfg = config(self.dir.path(), "");
+        let (app, console) = app(cfg, &self.clock).await;
+        self.app = app;
+        self.console = console;
+    }
+
+    pub fn take_console(&self) -> String {
+        let mut buf = self.console.lock().unwrap();
+        String::from_utf8(std::mem::take(&mut *buf)).unwrap()
+    }
+
+    /// Runs SQL against a dataset file directly (to break or fix the demo data).
+    pub fn warehouse_exec(&self, dataset: &str, sql: &str) {
+        let path = self.dir.path().join("wh").join(format!("{dataset}.db"));
+        rusqlite::Connection::open(path).unwrap().execute_batch(sql).unwrap();
+    }
+}
+
+async fn app(cfg: Config, clock: &ManualClock) -> (App, Arc<Mutex<Vec<u8>>>) {
+    let (console, buf) = ConsoleNotifier::buffer();
+    let notifiers: Vec<Arc<dyn Notifier>> = vec![Arc::new(console)];
+    let mut app = App::from_config(cfg, Arc::new(clock.clone())).await.unwrap();
+    app.set_notifiers(notifiers);
+    (app, buf)
+}

@@ -25,11 +25,7 @@ impl Scheduler {
     }
 
     /// Monitors with a scheduled tick in `(last, now]`.
-    pub fn due(
-        monitors: &[Monitor],
-        last: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Vec<&Monitor> {
+    pub fn due(monitors: &[Monitor], last: DateTime<Utc>, now: DateTime<Utc>) -> Vec<&Monitor> {
         monitors
             .iter()
             .filter(|m| deadman::next_tick(&m.schedule, last).is_some_and(|t| t <= now))

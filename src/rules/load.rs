@@ -64,7 +64,8 @@ pub fn load_dir(dir: &Path, cfg: &Config) -> RuleSet {
                     m.id,
                     f.display()
                 );
-                set.problems.push(Diagnostic::new(&m.file, m.line, m.col, msg));
+                set.problems
+                    .push(Diagnostic::new(&m.file, m.line, m.col, msg));
                 continue;
             }
             first_seen.insert(m.id.clone(), (m.file.clone(), m.line, m.col));
@@ -391,7 +392,9 @@ fn cron_message(e: &croner::errors::CronError) -> String {
     let text = text.strip_prefix("Invalid pattern: ").unwrap_or(&text);
     let text = text.trim_end_matches('.');
     let mut chars = text.chars();
-    chars.next().map_or(String::new(), |c| c.to_lowercase().chain(chars).collect())
+    chars
+        .next()
+        .map_or(String::new(), |c| c.to_lowercase().chain(chars).collect())
 }
 
 /// Records a failed step's diagnostic and yields its value when it succeeded.

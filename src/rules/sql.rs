@@ -50,7 +50,11 @@ fn parse_problem(sql: &str, e: &ParserError) -> SqlProblem {
         ParserError::RecursionLimitExceeded => "the SQL is nested too deeply".to_string(),
     };
     // sqlparser gives no position for a premature end: point just past the last token.
-    let fallback = if text.contains("found: EOF") { end_of(sql) } else { (1, 1) };
+    let fallback = if text.contains("found: EOF") {
+        end_of(sql)
+    } else {
+        (1, 1)
+    };
     let (line, col) = position_in(&text).unwrap_or(fallback);
     let message = strip_position(&text);
     SqlProblem {
@@ -118,15 +122,21 @@ fn check_read_only(stmt: &Statement) -> Result<(), SqlProblem> {
         | Statement::Assert { .. }
         | Statement::Declare { .. }
         | Statement::Set(_) => Ok(()),
-        other if writes(other) => Err(at_stmt(other, &format!(
-            "monitors are read-only, but this SQL contains `{}`; \
+        other if writes(other) => Err(at_stmt(
+            other,
+            &format!(
+                "monitors are read-only, but this SQL contains `{}`; \
              write a SELECT that returns the bad rows instead",
-            keyword(other)
-        ))),
-        other => Err(at_stmt(other, &format!(
-            "`{}` statements are not allowed in a monitor; use SELECT (or ASSERT)",
-            keyword(other)
-        ))),
+                keyword(other)
+            ),
+        )),
+        other => Err(at_stmt(
+            other,
+            &format!(
+                "`{}` statements are not allowed in a monitor; use SELECT (or ASSERT)",
+                keyword(other)
+            ),
+        )),
     }
 }
 

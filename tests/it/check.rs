@@ -18,7 +18,10 @@ fn bundled_rules_are_valid() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(out.stdout.is_empty());
-    assert!(stderr.contains("9 monitor(s) valid, 0 problem(s)"), "{stderr}");
+    assert!(
+        stderr.contains("9 monitor(s) valid, 0 problem(s)"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -31,7 +34,10 @@ fn every_bad_rule_is_reported_with_its_position() {
     let files = std::fs::read_dir(repo().join("fixtures/rules_bad")).unwrap();
     for f in files.map(|f| f.unwrap().file_name().into_string().unwrap()) {
         if f.ends_with(".yaml") {
-            let hits = expected.lines().filter(|l| l.contains(&format!("/{f}:"))).count();
+            let hits = expected
+                .lines()
+                .filter(|l| l.contains(&format!("/{f}:")))
+                .count();
             assert_eq!(hits, 1, "{f} should have exactly one problem");
         }
     }
@@ -45,7 +51,10 @@ fn a_broken_config_is_a_usage_error() {
     let out = ripple(&["--config", cfg.to_str().unwrap(), "check"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("ripple.yaml:4:1: unknown key `slak`"), "{stderr}");
+    assert!(
+        stderr.contains("ripple.yaml:4:1: unknown key `slak`"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -18,7 +18,10 @@ fn outcomes(s: &ripple::app::RunSummary) -> Vec<(String, &'static str)> {
 async fn the_demo_fails_in_three_different_ways() {
     let demo = Demo::new().await;
     let s = demo.app.run_once().await.unwrap();
-    let failing: Vec<_> = outcomes(&s).into_iter().filter(|(_, o)| *o != "pass").collect();
+    let failing: Vec<_> = outcomes(&s)
+        .into_iter()
+        .filter(|(_, o)| *o != "pass")
+        .collect();
     assert_eq!(
         failing,
         [
@@ -30,7 +33,9 @@ async fn the_demo_fails_in_three_different_ways() {
     assert_eq!(s.results.len(), 9);
     assert_eq!(demo.app.store.incidents(true).await.unwrap().len(), 3);
     assert_eq!(s.delivered.sent, 3);
-    let console = demo.take_console().replace(&repo().display().to_string(), "<repo>");
+    let console = demo
+        .take_console()
+        .replace(&repo().display().to_string(), "<repo>");
     insta::assert_snapshot!("demo_first_run_console", console);
 }
 
@@ -44,8 +49,15 @@ async fn a_second_run_opens_nothing_and_says_nothing() {
     assert_eq!(demo.app.store.incidents(false).await.unwrap().len(), 3);
     assert_eq!(s.delivered.sent, 0);
     assert_eq!(demo.take_console(), "");
-    let quiet = Decision::Update { condition: Condition::Failing, notify: None };
-    let r = s.results.iter().find(|r| r.report.monitor_id == "orders_without_payment").unwrap();
+    let quiet = Decision::Update {
+        condition: Condition::Failing,
+        notify: None,
+    };
+    let r = s
+        .results
+        .iter()
+        .find(|r| r.report.monitor_id == "orders_without_payment")
+        .unwrap();
     assert_eq!(r.applied.decision, quiet);
 }
 
@@ -73,7 +85,15 @@ async fn still_failing_after_the_repeat_interval_reminds_once() {
     let reminded = s
         .results
         .iter()
-        .filter(|r| matches!(r.applied.decision, Decision::Update { notify: Some(UpdateReason::Reminder), .. }))
+        .filter(|r| {
+            matches!(
+                r.applied.decision,
+                Decision::Update {
+                    notify: Some(UpdateReason::Reminder),
+                    ..
+                }
+            )
+        })
         .count();
     assert_eq!(reminded, 3);
     assert_eq!(demo.take_console().matches("REMINDER").count(), 3);
@@ -86,24 +106,64 @@ async fn still_failing_after_the_repeat_interval_reminds_once() {
 async fn fixing_the_data_resolves_and_a_relapse_opens_a_new_incident() {
     let demo = Demo::new().await;
     demo.app.run_once().await.unwrap();
-    let first = demo.app.store.open_incident_for("point_grants_reference_orders").await.unwrap().unwrap();
+    let first = demo
+        .app
+        .store
+        .open_incident_for("point_grants_reference_orders")
+        .await
+        .unwrap()
+        .unwrap();
     demo.take_console();
 
     demo.warehouse_exec("loyalty", "DELETE FROM point_grants WHERE id >= 9001");
     demo.clock.advance(Duration::minutes(30));
     let s = demo.app.run_once().await.unwrap();
-    let r = s.results.iter().find(|r| r.report.monitor_id == "point_grants_reference_orders").unwrap();
+    let r = s
+        .results
+        .iter()
+        .find(|r| r.report.monitor_id == "point_grants_reference_orders")
+        .unwrap();
     assert_eq!(r.applied.decision, Decision::Resolve);
     let console = demo.take_console();
-    assert!(console.contains(&format!("incident #{} RESOLVED loyalty/point_grants_reference_orders: recovered", first.id)), "{console}");
-    assert!(demo.app.store.open_incident_for("point_grants_reference_orders").await.unwrap().is_none());
-    let timeline: Vec<String> = demo.app.store.timeline(first.id).await.unwrap().into_iter().map(|(_, k, _)| k).collect();
+    assert!(
+        console.contains(&format!(
+            "incident #{} RESOLVED loyalty/point_grants_reference_orders: recovered",
+            first.id
+        )),
+        "{console}"
+    );
+    assert!(
+        demo.app
+            .store
+            .open_incident_for("point_grants_reference_orders")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let timeline: Vec<String> = demo
+        .app
+        .store
+        .timeline(first.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, k, _)| k)
+        .collect();
     assert_eq!(timeline, ["opened", "resolved"]);
 
-    demo.warehouse_exec("loyalty", "INSERT INTO point_grants VALUES (9003, 1, 9003, 10, '2026-11-20')");
+    demo.warehouse_exec(
+        "loyalty",
+        "INSERT INTO point_grants VALUES (9003, 1, 9003, 10, '2026-11-20')",
+    );
     demo.clock.advance(Duration::minutes(30));
     demo.app.run_once().await.unwrap();
-    let second = demo.app.store.open_incident_for("point_grants_reference_orders").await.unwrap().unwrap();
+    let second = demo
+        .app
+        .store
+        .open_incident_for("point_grants_reference_orders")
+        .await
+        .unwrap()
+        .unwrap();
     assert_ne!(first.id, second.id);
 }
 
@@ -113,9 +173,16 @@ async fn a_change_of_condition_is_announced() {
     demo.app.run_once().await.unwrap();
     demo.take_console();
     // Upstream drops the column the monitor reads: failing becomes erroring.
-    demo.warehouse_exec("shop", "ALTER TABLE orders RENAME COLUMN status TO order_status");
+    demo.warehouse_exec(
+        "shop",
+        "ALTER TABLE orders RENAME COLUMN status TO order_status",
+    );
     demo.clock.advance(Duration::minutes(30));
     demo.app.run_once().await.unwrap();
     let console = demo.take_console();
-    assert!(console.contains("CHANGED commerce/orders_without_payment: error: no such column: o.status"), "{console}");
+    assert!(
+        console
+            .contains("CHANGED commerce/orders_without_payment: error: no such column: o.status"),
+        "{console}"
+    );
 }

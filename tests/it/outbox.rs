@@ -1,9 +1,9 @@
 //! Outages delay notifications; they never drop or duplicate them.
 
 use super::support::Demo;
-use ripple::clock::Clock;
 use async_trait::async_trait;
 use chrono::Duration;
+use ripple::clock::Clock;
 use ripple::notify::dispatch::deliver_due;
 use ripple::notify::{Notification, Notifier, NotifyError};
 use std::sync::{Arc, Mutex};
@@ -22,9 +22,15 @@ impl Notifier for Flaky {
     }
     async fn deliver(&self, n: &Notification) -> Result<(), NotifyError> {
         if *self.down.lock().unwrap() {
-            return Err(NotifyError { message: "503 from upstream".into(), retry_after: Some(std::time::Duration::from_secs(120)) });
+            return Err(NotifyError {
+                message: "503 from upstream".into(),
+                retry_after: Some(std::time::Duration::from_secs(120)),
+            });
         }
-        self.received.lock().unwrap().push((n.incident_id, n.event.as_str().to_string()));
+        self.received
+            .lock()
+            .unwrap()
+            .push((n.incident_id, n.event.as_str().to_string()));
         Ok(())
     }
 }
@@ -46,20 +52,33 @@ async fn an_outage_delays_then_delivers_each_message_once_in_order() {
 
     // Back up, but Retry-After (120 s) has not passed: nothing is sent yet.
     *flaky.down.lock().unwrap() = false;
-    let early = deliver_due(&demo.app.store, &demo.app.notifiers, demo.clock.now()).await.unwrap();
+    let early = deliver_due(&demo.app.store, &demo.app.notifiers, demo.clock.now())
+        .await
+        .unwrap();
     assert_eq!(early.sent, 0);
 
     demo.clock.advance(Duration::minutes(5));
-    let later = deliver_due(&demo.app.store, &demo.app.notifiers, demo.clock.now()).await.unwrap();
+    let later = deliver_due(&demo.app.store, &demo.app.notifiers, demo.clock.now())
+        .await
+        .unwrap();
     assert_eq!(later.sent, 4);
-    let again = deliver_due(&demo.app.store, &demo.app.notifiers, demo.clock.now()).await.unwrap();
+    let again = deliver_due(&demo.app.store, &demo.app.notifiers, demo.clock.now())
+        .await
+        .unwrap();
     assert_eq!(again.sent, 0, "delivered rows are never sent again");
 
     let got = flaky.received.lock().unwrap().clone();
     assert_eq!(got.len(), 4);
-    let grants: Vec<&str> = got.iter().filter(|(_, e)| e == "resolved").map(|(_, e)| e.as_str()).collect();
+    let grants: Vec<&str> = got
+        .iter()
+        .filter(|(_, e)| e == "resolved")
+        .map(|(_, e)| e.as_str())
+        .collect();
     assert_eq!(grants, ["resolved"]);
     let pos = |id: i64, ev: &str| got.iter().position(|(i, e)| *i == id && e == ev);
     let resolved_id = got.iter().find(|(_, e)| e == "resolved").unwrap().0;
-    assert!(pos(resolved_id, "opened") < pos(resolved_id, "resolved"), "opened before resolved: {got:?}");
+    assert!(
+        pos(resolved_id, "opened") < pos(resolved_id, "resolved"),
+        "opened before resolved: {got:?}"
+    );
 }

@@ -35,7 +35,11 @@ monitors:
 async fn timeouts_and_errors_are_reported_and_isolated() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), "");
-    ripple::demo::seed_warehouse(&dir.path().join("wh"), &repo().join("fixtures/demo/seed.sql")).unwrap();
+    ripple::demo::seed_warehouse(
+        &dir.path().join("wh"),
+        &repo().join("fixtures/demo/seed.sql"),
+    )
+    .unwrap();
     let file = dir.path().join("r.yaml");
     std::fs::write(&file, RULES).unwrap();
     let (monitors, problems) = ripple::rules::load_file(&file, &cfg);
@@ -45,24 +49,50 @@ async fn timeouts_and_errors_are_reported_and_isolated() {
 
     let started = std::time::Instant::now();
     let reports = run_all(&wh, &monitors, 4, &clock).await;
-    assert!(started.elapsed() < std::time::Duration::from_secs(5), "the timeout must stop the query");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "the timeout must stop the query"
+    );
 
-    let by_id = |id: &str| reports.iter().find(|r| r.monitor_id == id).unwrap().outcome.clone();
-    assert_eq!(by_id("endless"), Outcome::Error { message: "timed out after 300ms".into() });
+    let by_id = |id: &str| {
+        reports
+            .iter()
+            .find(|r| r.monitor_id == id)
+            .unwrap()
+            .outcome
+            .clone()
+    };
+    assert_eq!(
+        by_id("endless"),
+        Outcome::Error {
+            message: "timed out after 300ms".into()
+        }
+    );
     assert_eq!(
         by_id("broken"),
-        Outcome::Error { message: "no such column: nope (line 1, column 8 of the monitor SQL)".into() }
+        Outcome::Error {
+            message: "no such column: nope (line 1, column 8 of the monitor SQL)".into()
+        }
     );
     assert_eq!(by_id("healthy"), Outcome::Pass);
-    let Outcome::Fail { rows, sample, .. } = by_id("sampled") else { panic!("sampled should fail") };
+    let Outcome::Fail { rows, sample, .. } = by_id("sampled") else {
+        panic!("sampled should fail")
+    };
     assert_eq!(rows, 5);
-    assert_eq!(sample, vec![serde_json::json!({"id": 1}), serde_json::json!({"id": 2})]);
+    assert_eq!(
+        sample,
+        vec![serde_json::json!({"id": 1}), serde_json::json!({"id": 2})]
+    );
 }
 
 #[tokio::test]
 async fn monitors_cannot_write_even_if_validation_is_bypassed() {
     let dir = tempfile::tempdir().unwrap();
-    ripple::demo::seed_warehouse(&dir.path().join("wh"), &repo().join("fixtures/demo/seed.sql")).unwrap();
+    ripple::demo::seed_warehouse(
+        &dir.path().join("wh"),
+        &repo().join("fixtures/demo/seed.sql"),
+    )
+    .unwrap();
     let wh = SqliteWarehouse::open(&dir.path().join("wh")).unwrap();
     let conn = wh.connect().unwrap();
     let err = conn.execute("DELETE FROM shop.orders", []).unwrap_err();

@@ -15,7 +15,9 @@ pub fn repo() -> PathBuf {
 }
 
 pub fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-20T00:00:00Z").unwrap().to_utc()
+    DateTime::parse_from_rfc3339("2026-11-20T00:00:00Z")
+        .unwrap()
+        .to_utc()
 }
 
 /// A config over the repo's `rules/` with warehouse and state in `dir`.
@@ -43,11 +45,19 @@ impl Demo {
     pub async fn new() -> Demo {
         let dir = tempfile::tempdir().unwrap();
         let cfg = config(dir.path(), "");
-        ripple::demo::seed_warehouse(&dir.path().join("wh"), &repo().join("fixtures/demo/seed.sql"))
-            .unwrap();
+        ripple::demo::seed_warehouse(
+            &dir.path().join("wh"),
+            &repo().join("fixtures/demo/seed.sql"),
+        )
+        .unwrap();
         let clock = ManualClock::new(t0());
         let (app, console) = app(cfg, &clock).await;
-        Demo { dir, clock, console, app }
+        Demo {
+            dir,
+            clock,
+            console,
+            app,
+        }
     }
 
     /// A new process over the same files: what a restart looks like.
@@ -66,14 +76,19 @@ impl Demo {
     /// Runs SQL against a dataset file directly (to break or fix the demo data).
     pub fn warehouse_exec(&self, dataset: &str, sql: &str) {
         let path = self.dir.path().join("wh").join(format!("{dataset}.db"));
-        rusqlite::Connection::open(path).unwrap().execute_batch(sql).unwrap();
+        rusqlite::Connection::open(path)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap();
     }
 }
 
 async fn app(cfg: Config, clock: &ManualClock) -> (App, Arc<Mutex<Vec<u8>>>) {
     let (console, buf) = ConsoleNotifier::buffer();
     let notifiers: Vec<Arc<dyn Notifier>> = vec![Arc::new(console)];
-    let mut app = App::from_config(cfg, Arc::new(clock.clone())).await.unwrap();
+    let mut app = App::from_config(cfg, Arc::new(clock.clone()))
+        .await
+        .unwrap();
     app.set_notifiers(notifiers);
     (app, buf)
 }

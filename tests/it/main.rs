@@ -5,4 +5,5 @@ mod check;
 mod demo;
 mod outbox;
 mod runner;
+mod scheduler;
 mod support;

@@ -5,6 +5,7 @@
 //! monitor SQL runs here and on BigQuery.
 
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use sqlparser::ast::{ObjectName, Statement};
 use sqlparser::dialect::SQLiteDialect;
@@ -12,10 +13,12 @@ use sqlparser::parser::Parser;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-/// Recreates the warehouse folder `dir` from `seed`. Returns the datasets created.
-pub fn seed_warehouse(dir: &Path, seed: &Path) -> anyhow::Result<Vec<String>> {
+/// Recreates the warehouse folder `dir` from `seed`, with `{{now}}` in the seed replaced
+/// by `now` (so the demo's job history is always recent). Returns the datasets created.
+pub fn seed_warehouse(dir: &Path, seed: &Path, now: DateTime<Utc>) -> anyhow::Result<Vec<String>> {
     let sql = std::fs::read_to_string(seed)
-        .with_context(|| format!("cannot read the demo seed {}", seed.display()))?;
+        .with_context(|| format!("cannot read the demo seed {}", seed.display()))?
+        .replace("{{now}}", &now.format("%Y-%m-%d %H:%M:%S").to_string());
     let datasets = datasets_of(&sql).with_context(|| format!("in {}", seed.display()))?;
     if dir.exists() {
         std::fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;

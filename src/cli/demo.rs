@@ -31,7 +31,11 @@ pub async fn run(config: &Path, args: DemoArgs) -> anyhow::Result<ExitCode> {
     if args.reset && state.exists() {
         std::fs::remove_file(&state)?;
     }
-    let datasets = crate::demo::seed_warehouse(&cfg.resolve(path), &cfg.resolve(seed))?;
+    let datasets = crate::demo::seed_warehouse(
+        &cfg.resolve(path),
+        &cfg.resolve(seed),
+        crate::clock::Clock::now(&SystemClock),
+    )?;
     println!("seeded demo warehouse: datasets {}\n", datasets.join(", "));
     let app = App::from_config(cfg, Arc::new(SystemClock)).await?;
     let summary = app.run_once().await?;

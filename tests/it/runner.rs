@@ -1,7 +1,7 @@
 //! The runner on the SQLite warehouse: timeouts and query errors are outcomes, and one
 //! bad monitor never stops the others.
 
-use super::support::{config, repo};
+use super::support::config;
 use ripple::clock::ManualClock;
 use ripple::monitor::Outcome;
 use ripple::monitor::runner::run_all;
@@ -35,11 +35,7 @@ monitors:
 async fn timeouts_and_errors_are_reported_and_isolated() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), "");
-    ripple::demo::seed_warehouse(
-        &dir.path().join("wh"),
-        &repo().join("fixtures/demo/seed.sql"),
-    )
-    .unwrap();
+    super::support::seed(dir.path());
     let file = dir.path().join("r.yaml");
     std::fs::write(&file, RULES).unwrap();
     let (monitors, problems) = ripple::rules::load_file(&file, &cfg);
@@ -88,11 +84,7 @@ async fn timeouts_and_errors_are_reported_and_isolated() {
 #[tokio::test]
 async fn monitors_cannot_write_even_if_validation_is_bypassed() {
     let dir = tempfile::tempdir().unwrap();
-    ripple::demo::seed_warehouse(
-        &dir.path().join("wh"),
-        &repo().join("fixtures/demo/seed.sql"),
-    )
-    .unwrap();
+    super::support::seed(dir.path());
     let wh = SqliteWarehouse::open(&dir.path().join("wh")).unwrap();
     let conn = wh.connect().unwrap();
     let err = conn.execute("DELETE FROM shop.orders", []).unwrap_err();

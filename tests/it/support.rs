@@ -33,6 +33,12 @@ pub fn config(dir: &Path, extra: &str) -> Config {
     Config::parse(&dir.join("ripple.yaml"), &text).expect("test config is valid")
 }
 
+/// Seeds the demo warehouse into `dir/wh`, as of [`t0`].
+pub fn seed(dir: &Path) {
+    let seed = repo().join("fixtures/demo/seed.sql");
+    ripple::demo::seed_warehouse(&dir.join("wh"), &seed, t0()).unwrap();
+}
+
 /// A seeded demo with everything a test needs to drive and observe it.
 pub struct Demo {
     pub dir: tempfile::TempDir,
@@ -45,11 +51,7 @@ impl Demo {
     pub async fn new() -> Demo {
         let dir = tempfile::tempdir().unwrap();
         let cfg = config(dir.path(), "");
-        ripple::demo::seed_warehouse(
-            &dir.path().join("wh"),
-            &repo().join("fixtures/demo/seed.sql"),
-        )
-        .unwrap();
+        seed(dir.path());
         let clock = ManualClock::new(t0());
         let (app, console) = app(cfg, &clock).await;
         Demo {

@@ -74,7 +74,7 @@ fn notify_line(out: &mut String, r: &ImpactReport) {
         let _ = writeln!(out, "People to notify: none found in the usage window");
         return;
     }
-    let people: Vec<String> = r.notify.iter().map(|p| who(p)).collect();
+    let people: Vec<String> = r.notify.iter().map(who).collect();
     let _ = writeln!(
         out,
         "People to notify ({}): {}",

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// One row of the usage query.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,11 +41,11 @@ pub const TOP_CONSUMERS: usize = 5;
 
 /// Folds usage rows into per-table statistics.
 pub fn aggregate(rows: &[UsageRow]) -> BTreeMap<String, TableUsage> {
-    let mut by_table: HashMap<&str, (HashMap<&str, u64>, BTreeMap<NaiveDate, ()>)> = HashMap::new();
+    let mut by_table: HashMap<&str, Seen<'_>> = HashMap::new();
     for r in rows {
         let (users, days) = by_table.entry(r.table.as_str()).or_default();
         *users.entry(r.user.as_str()).or_default() += r.jobs;
-        days.insert(r.day, ());
+        days.insert(r.day);
     }
     by_table
         .into_iter()
@@ -53,7 +53,10 @@ pub fn aggregate(rows: &[UsageRow]) -> BTreeMap<String, TableUsage> {
         .collect()
 }
 
-fn table_usage(users: HashMap<&str, u64>, days: &BTreeMap<NaiveDate, ()>) -> TableUsage {
+/// Per table while folding: jobs per user, and the days it was read on.
+type Seen<'a> = (HashMap<&'a str, u64>, BTreeSet<NaiveDate>);
+
+fn table_usage(users: HashMap<&str, u64>, days: &BTreeSet<NaiveDate>) -> TableUsage {
     let mut consumers: Vec<Consumer> = users
         .into_iter()
         .map(|(u, jobs)| Consumer {
@@ -69,7 +72,7 @@ fn table_usage(users: HashMap<&str, u64>, days: &BTreeMap<NaiveDate, ()>) -> Tab
         reads,
         users,
         active_days: days.len() as u32,
-        last_read: days.keys().next_back().copied(),
+        last_read: days.iter().next_back().copied(),
         top_consumers: consumers,
     }
 }

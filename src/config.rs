@@ -30,6 +30,8 @@ pub struct Config {
     pub defaults: Defaults,
     #[serde(default)]
     pub notify: NotifyConfig,
+    #[serde(default)]
+    pub impact: crate::impact::ImpactConfig,
     /// Folder of the config file; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,

@@ -19,6 +19,7 @@ use crate::warehouse::sqlite::SqliteWarehouse;
 use std::sync::Arc;
 
 pub mod scheduler;
+mod usage;
 
 /// A configured Ripple: rules loaded, warehouse and store open.
 pub struct App {

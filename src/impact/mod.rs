@@ -4,6 +4,7 @@
 //! in the warehouse and its result is cached in the store on an interval, so an
 //! incident never triggers a scan of the job history.
 
+pub mod queries;
 pub mod render;
 pub mod report;
 pub mod score;
@@ -12,3 +13,40 @@ pub mod usage;
 pub use report::{ImpactReport, ImpactedTable, Lineage, Recipient, ReportOptions};
 pub use score::Weights;
 pub use usage::{TableUsage, UsageIndex, UsageRow};
+
+use serde::Deserialize;
+use std::time::Duration;
+
+/// The `impact:` section of `ripple.yaml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImpactConfig {
+    /// Days of job history behind the usage statistics.
+    pub days: u32,
+    /// How often the statistics (and the lineage graph) are rebuilt.
+    #[serde(with = "crate::config::humantime_serde_compat")]
+    pub refresh_interval: Duration,
+    /// Ranked tables shown per report.
+    pub top: usize,
+    /// Replaces the default usage query (see [`queries`] for the columns it must return).
+    pub usage_query: Option<String>,
+    /// BigQuery region of the job history (`us`, `eu`, …).
+    pub region: String,
+    /// Users never listed as people to notify.
+    pub exclude_users: Vec<String>,
+    pub weights: Weights,
+}
+
+impl Default for ImpactConfig {
+    fn default() -> Self {
+        ImpactConfig {
+            days: 30,
+            refresh_interval: Duration::from_secs(6 * 3600),
+            top: 10,
+            usage_query: None,
+            region: "us".into(),
+            exclude_users: vec!["*.gserviceaccount.com".into()],
+            weights: Weights::default(),
+        }
+    }
+}

@@ -9,6 +9,7 @@
 
 mod incidents;
 mod outbox;
+mod usage;
 
 pub use incidents::{Applied, IncidentRow, MonitorInfo};
 pub use outbox::OutboxItem;
@@ -21,7 +22,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 /// Ordered schema migrations; each runs once, in its own transaction.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("schema_v1.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("schema_v1.sql")),
+    (3, include_str!("schema_v3_usage.sql")),
+];
 
 /// The state store.
 #[derive(Clone)]

@@ -41,8 +41,40 @@ pub enum QueryError {
     Unavailable(String),
 }
 
+/// The rows of a metadata query (usage statistics), values as JSON.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rows {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<serde_json::Value>>,
+}
+
+impl Rows {
+    /// The index of a column, or an error naming the columns that exist.
+    pub fn column(&self, name: &str) -> Result<usize, QueryError> {
+        self.columns.iter().position(|c| c == name).ok_or_else(|| {
+            QueryError::Sql(format!(
+                "the query has no column `{name}` (it has: {})",
+                self.columns.join(", ")
+            ))
+        })
+    }
+}
+
 /// A place monitors run. Implementations must be safe to call concurrently.
 #[async_trait]
 pub trait Warehouse: Send + Sync {
     async fn run(&self, query: &MonitorQuery) -> Result<QueryResult, QueryError>;
+
+    /// Runs a read-only metadata query with named `@param` string parameters and returns
+    /// at most `limit` rows. Used for usage statistics, on an interval, never per incident.
+    async fn query_rows(
+        &self,
+        _sql: &str,
+        _params: &[(&str, String)],
+        _limit: usize,
+    ) -> Result<Rows, QueryError> {
+        Err(QueryError::Sql(
+            "this warehouse does not support metadata queries".into(),
+        ))
+    }
 }

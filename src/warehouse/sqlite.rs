@@ -5,7 +5,7 @@
 //! read-only even if validation were bypassed) and a timeout really stops the query
 //! through SQLite's interrupt, instead of leaving it burning a thread.
 
-use super::{MonitorQuery, QueryError, QueryResult, Warehouse};
+use super::{MonitorQuery, QueryError, QueryResult, Rows, Warehouse};
 use crate::rules::Check;
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, types::ValueRef};
@@ -55,23 +55,85 @@ impl SqliteWarehouse {
     }
 }
 
+/// Metadata queries get this long: they run on an interval, not on a hot path.
+const METADATA_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 #[async_trait]
 impl Warehouse for SqliteWarehouse {
     async fn run(&self, q: &MonitorQuery) -> Result<QueryResult, QueryError> {
+        let (check, sample) = (q.check.clone(), q.sample);
+        self.blocking(q.timeout, move |conn| execute(conn, &check, sample))
+            .await
+    }
+
+    async fn query_rows(
+        &self,
+        sql: &str,
+        params: &[(&str, String)],
+        limit: usize,
+    ) -> Result<Rows, QueryError> {
+        let sql = sql.to_string();
+        let params: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        self.blocking(METADATA_TIMEOUT, move |conn| {
+            fetch_rows(conn, &sql, &params, limit).map_err(sql_error)
+        })
+        .await
+    }
+}
+
+impl SqliteWarehouse {
+    /// Runs `work` on a fresh read-only connection off the async threads, interrupting
+    /// SQLite when `timeout` expires.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        timeout: std::time::Duration,
+        work: impl FnOnce(&Connection) -> Result<T, QueryError> + Send + 'static,
+    ) -> Result<T, QueryError> {
         let conn = self
             .connect()
             .map_err(|e| QueryError::Unavailable(e.to_string()))?;
         let interrupt = conn.get_interrupt_handle();
-        let (check, sample) = (q.check.clone(), q.sample);
-        let task = tokio::task::spawn_blocking(move || execute(&conn, &check, sample));
-        match tokio::time::timeout(q.timeout, task).await {
+        let task = tokio::task::spawn_blocking(move || work(&conn));
+        match tokio::time::timeout(timeout, task).await {
             Ok(joined) => joined.map_err(|e| QueryError::Unavailable(e.to_string()))?,
             Err(_) => {
                 interrupt.interrupt();
-                Err(QueryError::Timeout(q.timeout))
+                Err(QueryError::Timeout(timeout))
             }
         }
     }
+}
+
+fn fetch_rows(
+    conn: &Connection,
+    sql: &str,
+    params: &[(String, String)],
+    limit: usize,
+) -> rusqlite::Result<Rows> {
+    let mut stmt = conn.prepare(sql.trim().trim_end_matches(';'))?;
+    for (name, value) in params {
+        if let Some(i) = stmt.parameter_index(&format!("@{name}"))? {
+            stmt.raw_bind_parameter(i, value)?;
+        }
+    }
+    let columns: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
+    let mut out = Rows {
+        columns: columns.clone(),
+        rows: Vec::new(),
+    };
+    let mut rows = stmt.raw_query();
+    while let Some(row) = rows.next()? {
+        if out.rows.len() >= limit {
+            break;
+        }
+        let obj = row_json(row, &columns);
+        out.rows
+            .push(columns.iter().map(|c| obj[c].clone()).collect());
+    }
+    Ok(out)
 }
 
 fn execute(conn: &Connection, check: &Check, sample: u32) -> Result<QueryResult, QueryError> {

@@ -3,6 +3,7 @@
 
 mod check;
 mod demo;
+mod impact;
 mod outbox;
 mod runner;
 mod scheduler;

@@ -41,6 +41,7 @@ pub use sources::{JobRecord, SourceConfig, SourcesConfig, ViewDefinition};
 
 /// How the extractor is configured for one input.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ExtractOptions {
     pub dialect: Dialect,
     /// Prefixed to one- and two-part names (`t` → `p.d.t`, `d.t` → `p.d.t`).

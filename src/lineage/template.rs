@@ -162,6 +162,12 @@ fn jinja_expr(expr: &str, problems: &mut Vec<Problem>, line: u64) -> String {
 
 /// Dataform / Terraform `${ … }`.
 fn dollar_expr(expr: &str, problems: &mut Vec<Problem>, line: u64) -> String {
+    // `when(cond, "sql", "other sql")`: keep the first SQL branch, rendered.
+    if let Some(args) = call_args(expr, "when") {
+        if let Some(sql) = args.first() {
+            return expand(sql, problems).unwrap_or_else(|| sql.clone());
+        }
+    }
     for f in ["ref", "resolve"] {
         if let Some(args) = call_args(expr, f) {
             if let Some(name) = dataform_ref(expr, &args) {
@@ -217,7 +223,7 @@ fn string_literals(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut chars = s.char_indices();
     while let Some((_, c)) = chars.next() {
-        if c != '"' && c != '\'' {
+        if c != '"' && c != '\'' && c != '`' {
             continue;
         }
         let mut lit = String::new();

@@ -55,3 +55,60 @@ fn sqllineage_cases() {
     eprintln!("sqllineage: {passed}/{} passed", file.cases.len());
     assert!(passed >= 125, "{failed:#?}");
 }
+
+#[derive(serde::Deserialize)]
+struct Expected {
+    reads: BTreeSet<String>,
+    writes: BTreeSet<String>,
+    parsed: bool,
+    #[serde(default)]
+    options: Option<ExtractOptions>,
+}
+
+/// Every `fixtures/lineage/<construct>.sql|.sqlx` must match the
+/// `<construct>.expected.json` beside it: adding a case is adding two files.
+#[test]
+fn lineage_fixtures() {
+    let dir = crate_dir().join("fixtures/lineage");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("sql" | "sqlx")))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 40, "fixture corpus shrank: {}", files.len());
+    let mut mismatches = Vec::new();
+    for path in &files {
+        let expected_path = path.with_extension("expected.json");
+        let expected: Expected = serde_json::from_str(
+            &std::fs::read_to_string(&expected_path)
+                .unwrap_or_else(|_| panic!("missing {}", expected_path.display())),
+        )
+        .unwrap();
+        let opts = expected.options.clone().unwrap_or_default();
+        let sql = std::fs::read_to_string(path).unwrap();
+        let got = extract(&sql, &opts);
+        if got.reads != expected.reads
+            || got.writes != expected.writes
+            || got.parsed != expected.parsed
+        {
+            mismatches.push(format!(
+                "{}:\n  want reads={:?} writes={:?} parsed={}\n  got  reads={:?} writes={:?} parsed={}\n  problems={:?}",
+                path.file_name().unwrap().to_string_lossy(),
+                expected.reads,
+                expected.writes,
+                expected.parsed,
+                got.reads,
+                got.writes,
+                got.parsed,
+                got.problems
+            ));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+}

@@ -125,7 +125,13 @@ pub struct Extraction {
 /// Extracts table lineage from SQL text. Never panics and always returns:
 /// problems are reported in [`Extraction::problems`].
 pub fn extract(sql: &str, opts: &ExtractOptions) -> Extraction {
-    let rendered = template::render_cow(sql);
+    extract_for(sql, opts, None)
+}
+
+/// [`extract`] for a text whose own output table is known (a mapped SQL
+/// file): Dataform `${self()}` and dbt `{{ this }}` render as that table.
+pub fn extract_for(sql: &str, opts: &ExtractOptions, this: Option<&str>) -> Extraction {
+    let rendered = template::render_cow_for(sql, this);
     let mut out = script::run(&rendered.sql, opts);
     if !rendered.problems.is_empty() {
         let mut problems = rendered.problems;

@@ -12,8 +12,8 @@
 
 use std::borrow::Cow;
 
-use super::Problem;
 use super::names::PLACEHOLDER;
+use super::{Problem, ProblemKind};
 
 /// Rendered SQL plus what could not be resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +37,21 @@ pub fn render(text: &str) -> Rendered {
     }
 }
 
+/// Like [`render`], with the table the text itself produces (Dataform
+/// `${self()}`, dbt `{{ this }}`) when the caller knows it.
+pub fn render_for(text: &str, this: Option<&str>) -> Rendered {
+    let r = render_cow_for(text, this);
+    Rendered {
+        sql: r.sql.into_owned(),
+        problems: r.problems,
+    }
+}
+
 pub(crate) fn render_cow(text: &str) -> RenderedCow<'_> {
+    render_cow_for(text, None)
+}
+
+pub(crate) fn render_cow_for<'a>(text: &'a str, this: Option<&str>) -> RenderedCow<'a> {
     let mut problems = Vec::new();
     if !text.contains('{') {
         return RenderedCow {
@@ -47,7 +61,7 @@ pub(crate) fn render_cow(text: &str) -> RenderedCow<'_> {
     }
     let stripped = strip_sqlx_blocks(text);
     let base: &str = stripped.as_deref().unwrap_or(text);
-    let sql = match expand(base, &mut problems) {
+    let sql = match expand(base, this, &mut problems) {
         Some(s) => Cow::Owned(s),
         None => match stripped {
             Some(s) => Cow::Owned(s),
@@ -58,20 +72,35 @@ pub(crate) fn render_cow(text: &str) -> RenderedCow<'_> {
 }
 
 /// Expands template expressions; `None` when the text has none.
-fn expand(text: &str, problems: &mut Vec<Problem>) -> Option<String> {
+fn expand(text: &str, this: Option<&str>, problems: &mut Vec<Problem>) -> Option<String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     let mut changed = false;
     while let Some(pos) = rest.find(['{', '$']) {
         let (head, tail) = rest.split_at(pos);
         out.push_str(head);
-        let line = line_of(text, text.len() - tail.len());
-        match expand_one(tail, &mut out, problems, line) {
+        let mut piece = String::new();
+        match expand_one(tail, this, &mut piece, problems) {
             Some(consumed) => {
                 changed = true;
                 rest = &tail[consumed..];
+                // `JOIN${ref("t")}` must not glue the name to the keyword.
+                if out.ends_with(is_word_char) && piece.starts_with(is_word_char) {
+                    out.push(' ');
+                }
+                out.push_str(&piece);
+                if piece.ends_with(is_word_char) && rest.starts_with(is_word_char) {
+                    out.push(' ');
+                }
             }
             None => {
+                if ["{{", "{%", "${"].iter().any(|m| tail.starts_with(m)) {
+                    problems.push(Problem::new(
+                        ProblemKind::Template,
+                        "unterminated template expression left as text",
+                        None,
+                    ));
+                }
                 out.push_str(&tail[..1]);
                 rest = &tail[1..];
             }
@@ -82,10 +111,15 @@ fn expand(text: &str, problems: &mut Vec<Problem>) -> Option<String> {
 }
 
 /// Expands the template construct at the start of `s`; returns the bytes consumed.
-fn expand_one(s: &str, out: &mut String, problems: &mut Vec<Problem>, line: u64) -> Option<usize> {
+fn expand_one(
+    s: &str,
+    this: Option<&str>,
+    out: &mut String,
+    problems: &mut Vec<Problem>,
+) -> Option<usize> {
     if let Some(body) = s.strip_prefix("{{") {
         let end = body.find("}}")?;
-        out.push_str(&jinja_expr(body[..end].trim(), problems, line));
+        out.push_str(&jinja_expr(body[..end].trim(), this, problems));
         return Some(2 + end + 2);
     }
     if let Some(body) = s.strip_prefix("{%") {
@@ -104,7 +138,7 @@ fn expand_one(s: &str, out: &mut String, problems: &mut Vec<Problem>, line: u64)
     }
     if let Some(body) = s.strip_prefix("${") {
         let end = matching_brace(body)?;
-        out.push_str(&dollar_expr(body[..end].trim(), problems, line));
+        out.push_str(&dollar_expr(body[..end].trim(), this, problems));
         return Some(2 + end + 1);
     }
     None
@@ -142,7 +176,10 @@ fn matching_brace(s: &str) -> Option<usize> {
 }
 
 /// dbt / Jinja `{{ … }}`.
-fn jinja_expr(expr: &str, problems: &mut Vec<Problem>, line: u64) -> String {
+fn jinja_expr(expr: &str, this: Option<&str>, problems: &mut Vec<Problem>) -> String {
+    if expr == "this" {
+        return this_or_placeholder(this);
+    }
     if let Some(args) = call_args(expr, "ref") {
         // dbt: ref('model') or ref('package', 'model').
         if let Some(model) = args.last() {
@@ -157,15 +194,18 @@ fn jinja_expr(expr: &str, problems: &mut Vec<Problem>, line: u64) -> String {
     if expr.starts_with("config(") || expr.starts_with("config (") {
         return String::new();
     }
-    placeholder(expr, problems, line)
+    placeholder(expr, problems)
 }
 
 /// Dataform / Terraform `${ … }`.
-fn dollar_expr(expr: &str, problems: &mut Vec<Problem>, line: u64) -> String {
+fn dollar_expr(expr: &str, this: Option<&str>, problems: &mut Vec<Problem>) -> String {
+    if expr == "self()" {
+        return this_or_placeholder(this);
+    }
     // `when(cond, "sql", "other sql")`: keep the first SQL branch, rendered.
     if let Some(args) = call_args(expr, "when") {
         if let Some(sql) = args.first() {
-            return expand(sql, problems).unwrap_or_else(|| sql.clone());
+            return expand(sql, this, problems).unwrap_or_else(|| sql.clone());
         }
     }
     for f in ["ref", "resolve"] {
@@ -175,7 +215,7 @@ fn dollar_expr(expr: &str, problems: &mut Vec<Problem>, line: u64) -> String {
             }
         }
     }
-    placeholder(expr, problems, line)
+    placeholder(expr, problems)
 }
 
 /// Dataform refs: `ref("t")`, `ref("schema", "t")`, `ref({schema: "s", name: "t"})`.
@@ -204,11 +244,19 @@ fn keyed_literal(expr: &str, key: &str) -> Option<String> {
         .next()
 }
 
-fn placeholder(expr: &str, problems: &mut Vec<Problem>, line: u64) -> String {
-    // Plain values (dates, variables) are common and harmless; the name
-    // renderer reports the placeholder only if it lands in a table name.
-    let _ = (expr, problems, line);
+/// Plain values (dates, variables) are common and harmless, so nothing is
+/// reported here; the name renderer reports the placeholder only if it lands
+/// in a table name.
+fn placeholder(_expr: &str, _problems: &mut [Problem]) -> String {
     PLACEHOLDER.to_string()
+}
+
+fn this_or_placeholder(this: Option<&str>) -> String {
+    this.map_or_else(|| PLACEHOLDER.to_string(), |t| format!("`{t}`"))
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
 }
 
 /// The string-literal arguments of `name(...)` when `expr` is that call.
@@ -236,14 +284,6 @@ fn string_literals(s: &str) -> Vec<String> {
         out.push(lit);
     }
     out
-}
-
-fn line_of(text: &str, byte: usize) -> u64 {
-    text.as_bytes()[..byte.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count() as u64
-        + 1
 }
 
 /// Dataform `.sqlx`: drops `config { … }` and `js { … }` blocks and unwraps
@@ -326,6 +366,19 @@ mod tests {
         assert_eq!(
             r.sql,
             "SELECT * FROM `__ripple_tpl__.ds.t` WHERE x = '${literal}'"
+        );
+    }
+
+    #[test]
+    fn self_and_spacing() {
+        let r = render_for(
+            "INSERT ${self()} SELECT 1 FROM a JOIN${ref(\"b\")} x",
+            Some("p.d.t"),
+        );
+        assert_eq!(r.sql, "INSERT `p.d.t` SELECT 1 FROM a JOIN b x");
+        assert_eq!(
+            render("SELECT * FROM {{ this }}").sql,
+            "SELECT * FROM __ripple_tpl__"
         );
     }
 

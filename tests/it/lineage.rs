@@ -112,3 +112,88 @@ fn lineage_fixtures() {
         mismatches.join("\n")
     );
 }
+
+fn corpus_dir() -> Option<PathBuf> {
+    let dir = crate_dir().join("../shared/corpus/bigquery-utils");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("SKIP: {} is absent; corpus test not run", dir.display());
+        None
+    }
+}
+
+fn sql_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            sql_files(&p, out);
+        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("sql" | "sqlx")) {
+            out.push(p);
+        }
+    }
+}
+
+/// All real-world files go through extraction on a worker thread; each must
+/// finish within the bound and must not panic. Prints the parse/fallback split.
+#[test]
+fn bigquery_utils_corpus() {
+    let Some(dir) = corpus_dir() else { return };
+    let mut files = Vec::new();
+    sql_files(&dir, &mut files);
+    assert!(files.len() >= 317, "corpus shrank: {}", files.len());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker_files = files.clone();
+    std::thread::spawn(move || {
+        for path in worker_files {
+            let sql = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            let result = std::panic::catch_unwind(|| extract(&sql, &ExtractOptions::default()));
+            tx.send((path, result.map_err(|_| ()))).unwrap();
+        }
+    });
+    let (mut parsed, mut fallback, mut tables) = (0, 0, 0);
+    for expected in &files {
+        let (path, result) = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("extraction hung (>10 s) after {}", expected.display()));
+        let ex = result.unwrap_or_else(|_| panic!("extraction panicked on {}", path.display()));
+        if ex.parsed {
+            parsed += 1;
+        } else {
+            fallback += 1;
+        }
+        tables += ex.reads.len() + ex.writes.len();
+    }
+    eprintln!(
+        "bigquery-utils corpus: {} files, {parsed} fully parsed, {fallback} with fallback ({:.1}% parsed), {tables} table references",
+        files.len(),
+        100.0 * parsed as f64 / files.len() as f64
+    );
+    assert!(parsed * 100 >= files.len() * 80, "parse rate regressed");
+}
+
+#[test]
+#[ignore]
+fn tmp_dump_corpus_problems() {
+    let Some(dir) = corpus_dir() else { return };
+    let mut files = Vec::new();
+    sql_files(&dir, &mut files);
+    for p in files {
+        let sql = std::fs::read_to_string(&p).unwrap();
+        let ex = extract(&sql, &ExtractOptions::default());
+        if !ex.parsed {
+            println!("== {} r={:?} w={:?}", p.display(), ex.reads, ex.writes);
+            for pr in ex.problems.iter().take(3) {
+                println!(
+                    "   {:?} {}",
+                    pr.line,
+                    &pr.message[..pr.message.len().min(200)]
+                );
+            }
+        }
+    }
+}

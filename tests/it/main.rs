@@ -4,6 +4,7 @@
 mod check;
 mod demo;
 mod impact;
+mod lineage;
 mod outbox;
 mod runner;
 mod scheduler;

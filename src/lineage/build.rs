@@ -1,0 +1,244 @@
+//! Building the lineage graph from every configured source.
+//!
+//! Units of work (files, views, jobs) are gathered first, extracted in
+//! parallel with rayon (extraction is pure), then folded into the graph
+//! sequentially in input order so the result is deterministic.
+
+use std::path::Path;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::graph::{Evidence, EvidenceKind, LineageGraph};
+use super::sources::{self, PathPattern, SourceConfig, SqlFilesSource};
+use super::{
+    ExtractOptions, Extraction, JobRecord, Problem, ProblemKind, SourcesConfig, ViewDefinition,
+    extract_for,
+};
+
+/// A problem, with where it was found (file path, `view:<name>`, `job:<n>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceProblem {
+    pub source: String,
+    pub problem: Problem,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildStats {
+    pub files: usize,
+    pub views: usize,
+    pub jobs: usize,
+    /// Units sqlparser parsed completely.
+    pub parsed: usize,
+    /// Units where the fallback scanner was used.
+    pub fallback: usize,
+    pub statements: usize,
+    pub tables: usize,
+    pub edges: usize,
+    pub elapsed_ms: u128,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GraphBuild {
+    pub graph: LineageGraph,
+    pub problems: Vec<SourceProblem>,
+    pub stats: BuildStats,
+}
+
+/// One piece of SQL to extract.
+struct Unit {
+    evidence: Evidence,
+    text: String,
+    /// Table the text produces when it writes nothing itself.
+    target: Option<String>,
+    opts: ExtractOptions,
+}
+
+/// Builds the graph from the configured sources. `base_dir` resolves relative
+/// `sql_files.root` paths (normally the directory of `ripple.yaml`). Views and
+/// jobs are used only when a `views` / `jobs` source is configured.
+pub fn build_graph(
+    cfg: &SourcesConfig,
+    base_dir: &Path,
+    views: &[ViewDefinition],
+    jobs: &[JobRecord],
+) -> GraphBuild {
+    let started = Instant::now();
+    let mut problems = Vec::new();
+    let mut units = Vec::new();
+    let mut stats = BuildStats::default();
+    for src in &cfg.sources {
+        match src {
+            SourceConfig::SqlFiles(s) => {
+                let before = units.len();
+                file_units(cfg, s, base_dir, &mut units, &mut problems);
+                stats.files += units.len() - before;
+            }
+            SourceConfig::Views(_) => {
+                units.extend(views.iter().map(|v| view_unit(cfg, v)));
+                stats.views += views.len();
+            }
+            SourceConfig::Jobs(_) => {
+                units.extend(jobs.iter().enumerate().map(|(i, j)| job_unit(cfg, i, j)));
+                stats.jobs += jobs.len();
+            }
+        }
+    }
+    let extracted: Vec<Extraction> = units
+        .par_iter()
+        .map(|u| extract_for(&u.text, &u.opts, u.target.as_deref()))
+        .collect();
+    let mut graph = LineageGraph::new();
+    for (unit, ex) in units.into_iter().zip(extracted) {
+        add_unit(&mut graph, unit, ex, &mut stats, &mut problems);
+    }
+    stats.tables = graph.node_count();
+    stats.edges = graph.edge_count();
+    stats.elapsed_ms = started.elapsed().as_millis();
+    GraphBuild {
+        graph,
+        problems,
+        stats,
+    }
+}
+
+fn options(cfg: &SourcesConfig) -> ExtractOptions {
+    ExtractOptions {
+        dialect: cfg.dialect,
+        default_project: cfg.default_project.clone(),
+        default_dataset: cfg.default_dataset.clone(),
+    }
+}
+
+fn file_units(
+    cfg: &SourcesConfig,
+    src: &SqlFilesSource,
+    base_dir: &Path,
+    units: &mut Vec<Unit>,
+    problems: &mut Vec<SourceProblem>,
+) {
+    let root = base_dir.join(&src.root);
+    let fail = |msg: String| SourceProblem {
+        source: root.display().to_string(),
+        problem: Problem::new(ProblemKind::Io, msg, None),
+    };
+    let pattern = match PathPattern::parse(&src.pattern) {
+        Ok(p) => p,
+        Err(e) => return problems.push(fail(e)),
+    };
+    let files = match sources::list_sql_files(&root) {
+        Ok(f) => f,
+        Err(e) => return problems.push(fail(format!("cannot list SQL files: {e}"))),
+    };
+    let mut opts = options(cfg);
+    opts.dialect = src.dialect.unwrap_or(cfg.dialect);
+    opts.default_project = src.project.clone().or(opts.default_project);
+    opts.default_dataset = src.dataset.clone().or(opts.default_dataset);
+    for path in files {
+        let rel = path.strip_prefix(&root).unwrap_or(&path);
+        let Some(caps) = pattern.matches(rel) else {
+            continue;
+        };
+        let name = path.display().to_string();
+        match std::fs::read(&path) {
+            Ok(bytes) => units.push(Unit {
+                evidence: Evidence {
+                    kind: EvidenceKind::File,
+                    name,
+                },
+                text: String::from_utf8_lossy(&bytes).into_owned(),
+                target: sources::target_of(&caps, src, cfg),
+                opts: opts.clone(),
+            }),
+            Err(e) => problems.push(SourceProblem {
+                source: name,
+                problem: Problem::new(ProblemKind::Io, e.to_string(), None),
+            }),
+        }
+    }
+}
+
+fn view_unit(cfg: &SourcesConfig, v: &ViewDefinition) -> Unit {
+    Unit {
+        evidence: Evidence {
+            kind: EvidenceKind::View,
+            name: v.name.clone(),
+        },
+        text: v.sql.clone(),
+        target: Some(v.name.clone()),
+        opts: options(cfg),
+    }
+}
+
+/// A SELECT job's destination is its result table; BigQuery's anonymous
+/// result datasets start with `_` and are not lineage.
+fn job_unit(cfg: &SourcesConfig, i: usize, j: &JobRecord) -> Unit {
+    let target = j.destination.clone().filter(|d| {
+        !d.split('.')
+            .rev()
+            .nth(1)
+            .is_some_and(|ds| ds.starts_with('_'))
+    });
+    Unit {
+        evidence: Evidence {
+            kind: EvidenceKind::Job,
+            name: match &j.user {
+                Some(u) => format!("job:{i} ({u})"),
+                None => format!("job:{i}"),
+            },
+        },
+        text: j.query.clone(),
+        target,
+        opts: options(cfg),
+    }
+}
+
+/// Folds one extraction into the graph: every statement's reads feed its
+/// writes; a text that writes nothing feeds its mapped target.
+fn add_unit(
+    graph: &mut LineageGraph,
+    unit: Unit,
+    ex: Extraction,
+    stats: &mut BuildStats,
+    problems: &mut Vec<SourceProblem>,
+) {
+    if ex.parsed {
+        stats.parsed += 1;
+    } else {
+        stats.fallback += 1;
+    }
+    stats.statements += ex.statements.len();
+    let source = unit.evidence.name.clone();
+    let ev = graph.add_evidence(unit.evidence);
+    for t in ex.reads.iter().chain(&ex.writes) {
+        graph.add_table(t);
+    }
+    match (&unit.target, ex.writes.is_empty()) {
+        (Some(target), true) => {
+            let confidence = ex
+                .statements
+                .iter()
+                .map(|s| s.confidence)
+                .min()
+                .unwrap_or(super::Confidence::High);
+            graph.add_table(target);
+            for r in &ex.reads {
+                graph.add_edge(r, target, ev, confidence);
+            }
+        }
+        _ => {
+            for s in &ex.statements {
+                for r in &s.reads {
+                    for w in &s.writes {
+                        graph.add_edge(r, w, ev, s.confidence);
+                    }
+                }
+            }
+        }
+    }
+    problems.extend(ex.problems.into_iter().map(|problem| SourceProblem {
+        source: source.clone(),
+        problem,
+    }));
+}

@@ -32,6 +32,9 @@ pub struct Config {
     pub notify: NotifyConfig,
     #[serde(default)]
     pub impact: crate::impact::ImpactConfig,
+    /// Lineage sources (SQL files, views, job history); absent = no lineage.
+    #[serde(default)]
+    pub lineage: Option<crate::lineage::SourcesConfig>,
     /// Folder of the config file; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,

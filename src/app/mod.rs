@@ -13,11 +13,13 @@ use crate::notify::Notifier;
 use crate::notify::console::ConsoleNotifier;
 use crate::notify::dispatch::{self, Delivered};
 use crate::rules::{self, Monitor, RuleSet};
-use crate::store::{Applied, Store};
+use crate::store::{Applied, RunContext, Store};
 use crate::warehouse::Warehouse;
 use crate::warehouse::sqlite::SqliteWarehouse;
 use std::sync::Arc;
 
+mod impact;
+mod lineage;
 pub mod scheduler;
 mod usage;
 
@@ -29,6 +31,8 @@ pub struct App {
     pub store: Store,
     pub notifiers: Vec<Arc<dyn Notifier>>,
     pub clock: Arc<dyn Clock>,
+    /// The lineage graph, built on first use and on each refresh.
+    lineage: tokio::sync::RwLock<Option<Arc<crate::lineage::graph::LineageGraph>>>,
 }
 
 /// One monitor's run and what it did to its incident.
@@ -61,6 +65,7 @@ impl App {
             store,
             notifiers,
             clock,
+            lineage: Default::default(),
         })
     }
 
@@ -71,6 +76,12 @@ impl App {
 
     /// Runs every valid monitor once, applies the outcomes, delivers what is due.
     pub async fn run_once(&self) -> anyhow::Result<RunSummary> {
+        if self.refresh_usage_if_stale().await? {
+            // The graph ages with the statistics: rebuild both on the same interval.
+            if let Err(e) = self.refresh_lineage().await {
+                tracing::warn!(error = %e, "lineage not refreshed");
+            }
+        }
         let results = self.run_monitors(&self.rules.monitors).await?;
         let delivered = self.deliver().await?;
         Ok(RunSummary {
@@ -84,19 +95,50 @@ impl App {
     pub async fn run_monitors(&self, monitors: &[Monitor]) -> anyhow::Result<Vec<MonitorResult>> {
         let concurrency = self.config.defaults.concurrency;
         let reports = runner::run_all(&*self.warehouse, monitors, concurrency, &*self.clock).await;
-        let mut out = Vec::with_capacity(reports.len());
-        for (m, report) in monitors.iter().zip(reports) {
-            let applied = self.apply(m, &report).await?;
-            out.push(MonitorResult { report, applied });
+        let ctx = self.impact_context().await;
+        let mut applied: Vec<Option<Applied>> = vec![None; monitors.len()];
+        for i in self.upstream_first(ctx.as_ref(), monitors, &reports) {
+            applied[i] = Some(
+                self.apply_in(ctx.as_ref(), &monitors[i], &reports[i])
+                    .await?,
+            );
         }
-        Ok(out)
+        Ok(reports
+            .into_iter()
+            .zip(applied)
+            .map(|(report, applied)| MonitorResult {
+                report,
+                applied: applied.expect("every run applied"),
+            })
+            .collect())
     }
 
     /// Records one report and applies it to the monitor's incident.
     pub async fn apply(&self, m: &Monitor, report: &RunReport) -> anyhow::Result<Applied> {
+        let ctx = self.impact_context().await;
+        self.apply_in(ctx.as_ref(), m, report).await
+    }
+
+    async fn apply_in(
+        &self,
+        ctx: Option<&impact::ImpactContext>,
+        m: &Monitor,
+        report: &RunReport,
+    ) -> anyhow::Result<Applied> {
         let destinations: Vec<&str> = self.notifiers.iter().map(|n| n.destination()).collect();
+        let failing = report.outcome.is_failure();
+        let impact = ctx.filter(|_| failing).map(|c| self.report_for(c, m));
+        let upstream = match ctx.filter(|_| failing) {
+            Some(c) => self.upstream_incident(c, m).await?,
+            None => None,
+        };
+        let run = RunContext {
+            destinations: &destinations,
+            impact: impact.as_ref(),
+            upstream,
+        };
         self.store
-            .process_run(m, &self.policy(m), report, &destinations)
+            .process_run(m, &self.policy(m), report, &run)
             .await
     }
 

@@ -1,10 +1,12 @@
-//! The command line: `ripple check | run | serve | demo | incidents`.
+//! The command line: `ripple check | run | serve | demo | incidents | impact | lineage`.
 //!
 //! Exit codes: 0 ok; 1 findings (`check` found problems, `run --once
 //! --fail-on-incident` saw an open incident); 2 usage or configuration error.
 
 mod check;
 mod demo;
+mod impact;
+mod lineage;
 mod run;
 mod serve;
 
@@ -56,6 +58,15 @@ pub enum Command {
     ///
     /// Example: `cargo run --release -- demo`.
     Demo(demo::DemoArgs),
+    /// Rank what a break in TABLE... hurts, and who reads it.
+    ///
+    /// Example: `ripple impact shop.orders --top 5 --format markdown`.
+    Impact(impact::ImpactArgs),
+    /// Table lineage: `extract` from SQL files, walk `down`/`up` from a table.
+    ///
+    /// Example: `ripple lineage down shop.orders --format mermaid`.
+    #[command(subcommand)]
+    Lineage(crate::lineage::cli::LineageCommand),
     /// List incidents from the state store.
     ///
     /// Example: `ripple incidents --all`.
@@ -87,6 +98,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(&cli.config, args).await,
         Command::Demo(args) => demo::run(&cli.config, args).await,
         Command::Incidents { all } => run::list_incidents(&cli.config, all).await,
+        Command::Impact(args) => impact::run(&cli.config, args).await,
+        Command::Lineage(cmd) => lineage::run(&cli.config, cmd).await,
     }
 }
 

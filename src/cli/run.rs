@@ -89,6 +89,7 @@ fn decision_word(d: crate::incident::Decision) -> &'static str {
         } => "updated",
         Update { notify: None, .. } => "still open",
         Resolve => "resolved",
+        Joined { .. } => "also affected",
         Nothing | Pending { .. } => "-",
     }
 }

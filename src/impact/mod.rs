@@ -4,6 +4,7 @@
 //! in the warehouse and its result is cached in the store on an interval, so an
 //! incident never triggers a scan of the job history.
 
+pub mod graph;
 pub mod queries;
 pub mod render;
 pub mod report;
@@ -34,6 +35,9 @@ pub struct ImpactConfig {
     pub region: String,
     /// Users never listed as people to notify.
     pub exclude_users: Vec<String>,
+    /// A failing monitor downstream of an incident updated this recently joins it.
+    #[serde(with = "crate::config::humantime_serde_compat")]
+    pub group_window: Duration,
     pub weights: Weights,
 }
 
@@ -46,6 +50,7 @@ impl Default for ImpactConfig {
             usage_query: None,
             region: "us".into(),
             exclude_users: vec!["*.gserviceaccount.com".into()],
+            group_window: Duration::from_secs(3600),
             weights: Weights::default(),
         }
     }

@@ -12,8 +12,9 @@ pub trait Lineage {
     fn visit_downstream(&self, table: &str, visit: &mut dyn FnMut(&str, usize));
     /// Direct dependants of `table`.
     fn fanout(&self, table: &str) -> usize;
-    /// A shortest path from `from` to `to`, both included (empty when unreachable).
-    fn path(&self, from: &str, to: &str) -> Vec<String>;
+    /// A shortest path from `from` to `to` (which lies `depth` edges below it), both
+    /// included; empty when unreachable.
+    fn path(&self, from: &str, to: &str, depth: usize) -> Vec<String>;
 }
 
 /// One impacted table, ranked.
@@ -86,7 +87,7 @@ pub fn build(
         .into_iter()
         .map(|s| {
             let from = &reach[&s.table].1;
-            let path = graph.path(from, &s.table);
+            let path = graph.path(from, &s.table, s.depth);
             impacted_table(s.table, s.depth, s.score, usage, path)
         })
         .collect();
@@ -188,5 +189,71 @@ mod tests {
         assert!(excluded("etl@proj.iam.gserviceaccount.com", &p));
         assert!(excluded("bot-airflow", &p));
         assert!(!excluded("ana@acme.example", &p));
+    }
+}
+
+#[cfg(test)]
+mod graph_tests {
+    use super::*;
+    use crate::impact::usage::{TableUsage, UsageIndex};
+    use crate::lineage::graph::LineageGraph;
+    use std::collections::BTreeMap;
+
+    fn opts() -> ReportOptions {
+        ReportOptions {
+            top: 10,
+            weights: Weights::default(),
+            exclude_users: vec!["*.gserviceaccount.com".into()],
+            today: NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
+        }
+    }
+
+    fn used(user: &str, reads: u64) -> TableUsage {
+        TableUsage {
+            reads,
+            users: 1,
+            active_days: 3,
+            last_read: NaiveDate::from_ymd_opt(2026, 11, 19),
+            top_consumers: vec![Consumer {
+                user: user.into(),
+                jobs: reads,
+            }],
+        }
+    }
+
+    #[test]
+    fn cycles_terminate_and_each_table_appears_once() {
+        let g = LineageGraph::from_edges([("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")]);
+        let stats: BTreeMap<String, TableUsage> = [("d".to_string(), used("ana@x", 9))].into();
+        let r = build(
+            &["a".to_string()],
+            &g,
+            &UsageIndex::new(stats, None),
+            &opts(),
+        );
+        assert_eq!(r.total_downstream, 3, "b, c, d — not a again");
+        assert_eq!(r.impacted[0].table, "d");
+        assert_eq!(r.impacted[0].path, ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn people_are_deduplicated_and_robots_left_out() {
+        let g = LineageGraph::from_edges([("a", "b"), ("a", "c")]);
+        let stats: BTreeMap<String, TableUsage> = [
+            ("a".to_string(), used("ana@x", 2)),
+            ("b".to_string(), used("ana@x", 5)),
+            ("c".to_string(), used("etl@p.iam.gserviceaccount.com", 50)),
+        ]
+        .into();
+        let r = build(
+            &["a".to_string()],
+            &g,
+            &UsageIndex::new(stats, None),
+            &opts(),
+        );
+        assert_eq!(r.notify.len(), 1);
+        assert_eq!(r.notify[0].user, "ana@x");
+        assert_eq!(r.notify[0].jobs, 7);
+        assert_eq!(r.notify[0].tables, ["a", "b"]);
     }
 }

@@ -4,8 +4,11 @@
 //! usage    = w.reads·rank(reads) + w.users·rank(users) + w.active_days·rank(active days)
 //! recency  = 1 if last read within w.recent_days, else halves every further w.recent_days
 //! fan      = ln(1 + direct dependants) / ln(1 + most direct dependants among candidates)
-//! score    = usage · recency · (1 + w.fanout · fan) · w.depth_decay^(depth − 1)
+//! score    = usage · recency · (1 + w.fanout · fan) / (1 + w.fanout) · w.depth_decay^(depth − 1)
 //! ```
+//!
+//! Every factor is in 0..=1, so a score is too: 1 would be the most-used table in the
+//! warehouse, read recently, with the most dependants, directly below the break.
 //!
 //! Ranks are percentiles over every table with usage in the warehouse, so scores compare
 //! across incidents. A table nobody read scores exactly 0 however many tables hang off
@@ -111,7 +114,8 @@ pub fn score(
         (1.0 + c.fanout as f64).ln() / (1.0 + max_fanout as f64).ln()
     };
     let decay = w.depth_decay.powi(c.depth.saturating_sub(1) as i32);
-    used * recency(u.usage.last_read, today, w.recent_days) * (1.0 + w.fanout * fan) * decay
+    let boost = (1.0 + w.fanout * fan) / (1.0 + w.fanout.max(0.0));
+    used * recency(u.usage.last_read, today, w.recent_days) * boost * decay
 }
 
 fn recency(last_read: Option<NaiveDate>, today: NaiveDate, recent_days: u32) -> f64 {

@@ -88,6 +88,20 @@ pub enum Decision {
         notify: Option<UpdateReason>,
     },
     Resolve,
+    /// Would open, but an upstream incident already covers it: joins that one as
+    /// "also affected" instead of paging separately (lineage inhibition).
+    Joined {
+        incident_id: i64,
+    },
+}
+
+/// Lineage inhibition: an opening whose broken tables lie downstream of another open
+/// incident's joins that incident instead.
+pub fn inhibit(decision: Decision, upstream: Option<i64>) -> Decision {
+    match (decision, upstream) {
+        (Decision::Open(_), Some(incident_id)) => Decision::Joined { incident_id },
+        (d, _) => d,
+    }
 }
 
 /// Decides what a run means. `failures` counts consecutive failing runs including this one.
@@ -220,6 +234,14 @@ mod tests {
                 notify: Some(UpdateReason::ConditionChanged)
             }
         );
+    }
+
+    #[test]
+    fn an_opening_downstream_of_an_open_incident_joins_it() {
+        let open = Decision::Open(Condition::Failing);
+        assert_eq!(inhibit(open, Some(7)), Decision::Joined { incident_id: 7 });
+        assert_eq!(inhibit(open, None), open);
+        assert_eq!(inhibit(Decision::Resolve, Some(7)), Decision::Resolve);
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub enum EventKind {
     Opened,
     Updated(UpdateReason),
     Resolved,
+    /// Another monitor, downstream of this incident's tables, fails too.
+    AlsoAffected,
 }
 
 impl EventKind {
@@ -31,6 +33,7 @@ impl EventKind {
             EventKind::Updated(UpdateReason::ConditionChanged) => "changed",
             EventKind::Updated(UpdateReason::Reminder) => "reminder",
             EventKind::Resolved => "resolved",
+            EventKind::AlsoAffected => "also_affected",
         }
     }
 }
@@ -53,6 +56,9 @@ pub struct Notification {
     pub sql: String,
     /// `file:line` of the rule, for a link back to the source.
     pub source: String,
+    /// What the break hurts and who to tell, when lineage and usage are known.
+    #[serde(default)]
+    pub impact: Option<crate::impact::ImpactReport>,
 }
 
 /// Why a delivery did not happen; `retry_after` honours a service's own back-off.

@@ -27,7 +27,16 @@ pub fn console(n: &Notification) -> String {
         n.opened_at.format("%Y-%m-%d %H:%M UTC"),
         n.source
     );
-    if !matches!(n.event, EventKind::Resolved) {
+    if let Some(impact) = n
+        .impact
+        .as_ref()
+        .filter(|_| !matches!(n.event, EventKind::Resolved))
+    {
+        for line in crate::impact::render::text(impact).lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    if !matches!(n.event, EventKind::Resolved | EventKind::AlsoAffected) {
         sample_lines(&mut out, &n.outcome);
         let _ = writeln!(out, "  sql:");
         for line in n.sql.trim().lines() {
@@ -41,12 +50,13 @@ pub fn console(n: &Notification) -> String {
 pub fn headline(n: &Notification) -> String {
     let what = match n.event {
         EventKind::Resolved => "recovered".to_string(),
+        EventKind::AlsoAffected => format!("downstream monitor fails too: {}", n.outcome.summary()),
         _ => n.outcome.summary(),
     };
     format!(
         "[ripple] incident #{} {} {}/{}: {what}",
         n.incident_id,
-        n.event.as_str().to_uppercase(),
+        n.event.as_str().replace('_', " ").to_uppercase(),
         n.team,
         n.monitor_id
     )

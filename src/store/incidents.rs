@@ -32,6 +32,7 @@ pub struct IncidentRow {
     pub outcome: Outcome,
     pub failures: i64,
     pub opened_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
 }
 
@@ -46,6 +47,17 @@ pub struct MonitorInfo {
 
 type Tx<'c> = Transaction<'c, Sqlite>;
 
+/// What the app knows about a run beyond the run itself.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunContext<'a> {
+    /// Where notifications go (one outbox row each).
+    pub destinations: &'a [&'a str],
+    /// The impact of the monitor's broken tables, when known.
+    pub impact: Option<&'a crate::impact::ImpactReport>,
+    /// An open incident upstream of this monitor's tables (lineage inhibition).
+    pub upstream: Option<i64>,
+}
+
 impl Store {
     /// Records a run and applies its meaning to the monitor's incident.
     pub async fn process_run(
@@ -53,7 +65,7 @@ impl Store {
         m: &Monitor,
         policy: &Policy,
         report: &RunReport,
-        destinations: &[&str],
+        ctx: &RunContext<'_>,
     ) -> anyhow::Result<Applied> {
         let mut tx = self.pool().begin().await?;
         insert_run(&mut tx, report).await?;
@@ -62,11 +74,12 @@ impl Store {
         let open = open_incident(&mut tx, &fp).await?;
         let now = report.finished_at;
         let decision = incident::triage(open.as_ref(), failures, &report.outcome, policy, now);
+        let decision = incident::inhibit(decision, ctx.upstream);
         let mut change = Change {
             tx: &mut tx,
             m,
             report,
-            destinations,
+            ctx,
             enqueued: 0,
         };
         let incident_id = match decision {
@@ -83,6 +96,10 @@ impl Store {
                 let id = open.as_ref().map(|o| o.id).expect("resolve implies open");
                 change.resolve(id).await?;
                 Some(id)
+            }
+            Decision::Joined { incident_id } => {
+                change.join(incident_id).await?;
+                Some(incident_id)
             }
         };
         let enqueued = change.enqueued;
@@ -168,6 +185,7 @@ fn incident_row(r: &sqlx::sqlite::SqliteRow) -> anyhow::Result<IncidentRow> {
         outcome: serde_json::from_str(r.get("outcome"))?,
         failures: r.get("failures"),
         opened_at: from_ms(r.get("opened_at")),
+        updated_at: from_ms(r.get("updated_at")),
         resolved_at: r.get::<Option<i64>, _>("resolved_at").map(from_ms),
     })
 }
@@ -242,7 +260,7 @@ struct Change<'a, 'c> {
     tx: &'a mut Tx<'c>,
     m: &'a Monitor,
     report: &'a RunReport,
-    destinations: &'a [&'a str],
+    ctx: &'a RunContext<'a>,
     enqueued: usize,
 }
 
@@ -308,6 +326,24 @@ impl Change<'_, '_> {
         self.event(id, EventKind::Resolved).await
     }
 
+    /// Links this monitor to an upstream incident; people hear of it the first time only.
+    async fn join(&mut self, id: i64) -> anyhow::Result<()> {
+        let linked = sqlx::query(
+            "INSERT INTO incident_links (incident_id, monitor_id, joined_at) VALUES ($1, $2, $3)
+             ON CONFLICT (incident_id, monitor_id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(&self.m.id)
+        .bind(self.now())
+        .execute(&mut **self.tx)
+        .await?
+        .rows_affected();
+        if linked == 1 {
+            self.event(id, EventKind::AlsoAffected).await?;
+        }
+        Ok(())
+    }
+
     /// A still-failing run nobody is told about: on the timeline only when it says
     /// something new (another row count, another error), so the timeline stays readable.
     async fn quiet_event(&mut self, id: i64) -> anyhow::Result<()> {
@@ -324,13 +360,17 @@ impl Change<'_, '_> {
     }
 
     async fn insert_event(&mut self, id: i64, kind: &str) -> anyhow::Result<i64> {
+        let detail = match kind {
+            "also_affected" => format!("{}: {}", self.m.id, self.report.outcome.summary()),
+            _ => self.report.outcome.summary(),
+        };
         let event_id = sqlx::query_scalar(
             "INSERT INTO incident_events (incident_id, at, kind, detail) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(id)
         .bind(self.now())
         .bind(kind)
-        .bind(self.report.outcome.summary())
+        .bind(detail)
         .fetch_one(&mut **self.tx)
         .await?;
         Ok(event_id)
@@ -344,7 +384,7 @@ impl Change<'_, '_> {
             .fetch_one(&mut **self.tx)
             .await?;
         let payload = serde_json::to_string(&self.notification(id, kind, from_ms(opened_at)))?;
-        for dest in self.destinations {
+        for dest in self.ctx.destinations {
             sqlx::query(
                 "INSERT INTO outbox (incident_id, event_id, destination, payload, created_at, next_attempt_at)
                  VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (event_id, destination) DO NOTHING",
@@ -378,6 +418,7 @@ impl Change<'_, '_> {
             labels: m.labels.clone(),
             sql: m.check.sql().to_string(),
             source: format!("{}:{}", m.file.display(), m.line),
+            impact: self.ctx.impact.cloned(),
         }
     }
 }

@@ -11,7 +11,7 @@ mod incidents;
 mod outbox;
 mod usage;
 
-pub use incidents::{Applied, IncidentRow, MonitorInfo};
+pub use incidents::{Applied, IncidentRow, MonitorInfo, RunContext};
 pub use outbox::OutboxItem;
 
 use anyhow::Context;
@@ -24,7 +24,7 @@ use std::time::Duration;
 /// Ordered schema migrations; each runs once, in its own transaction.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("schema_v1.sql")),
-    (3, include_str!("schema_v3_usage.sql")),
+    (3, include_str!("schema_v3_impact.sql")),
 ];
 
 /// The state store.

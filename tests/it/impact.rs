@@ -2,6 +2,7 @@
 
 use super::support::Demo;
 use chrono::Duration;
+use ripple::incident::Decision;
 
 #[tokio::test]
 async fn the_demo_history_yields_realistic_usage() {
@@ -33,4 +34,106 @@ async fn usage_is_refreshed_on_the_interval_only() {
     assert!(!demo.app.refresh_usage_if_stale().await.unwrap());
     demo.clock.advance(Duration::hours(6));
     assert!(demo.app.refresh_usage_if_stale().await.unwrap());
+}
+
+#[tokio::test]
+async fn the_demo_ranking_is_pinned() {
+    let demo = Demo::new().await;
+    demo.app.refresh_usage().await.unwrap();
+    let report = demo
+        .app
+        .impact_report(&["shop.orders".to_string()], Some(10))
+        .await
+        .unwrap();
+    insta::assert_snapshot!(
+        "demo_impact_shop_orders",
+        ripple::impact::render::text(&report)
+    );
+    insta::assert_snapshot!(
+        "demo_impact_shop_orders_mermaid",
+        ripple::impact::render::mermaid(&report)
+    );
+}
+
+#[tokio::test]
+async fn a_downstream_monitor_failing_with_its_upstream_joins_its_incident() {
+    let demo = Demo::new().await;
+    // marts.daily_revenue is built from shop.orders: break it too.
+    demo.warehouse_exec("marts", "DELETE FROM daily_revenue");
+    let s = demo.app.run_once().await.unwrap();
+    let decision = |id: &str| {
+        s.results
+            .iter()
+            .find(|r| r.report.monitor_id == id)
+            .unwrap()
+            .applied
+            .decision
+    };
+    let upstream = demo
+        .app
+        .store
+        .open_incident_for("orders_without_payment")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        decision("daily_revenue_not_empty"),
+        ripple::incident::Decision::Joined {
+            incident_id: upstream.id
+        }
+    );
+    assert!(
+        demo.app
+            .store
+            .open_incident_for("daily_revenue_not_empty")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let kinds: Vec<String> = demo
+        .app
+        .store
+        .timeline(upstream.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, k, _)| k)
+        .collect();
+    assert_eq!(kinds, ["opened", "also_affected"]);
+    let console = demo.take_console();
+    assert_eq!(console.matches("ALSO AFFECTED").count(), 1, "{console}");
+
+    // Still failing together: no second note, no own incident.
+    demo.clock.advance(Duration::minutes(30));
+    demo.app.run_once().await.unwrap();
+    assert_eq!(demo.take_console(), "");
+    assert_eq!(demo.app.store.incidents(true).await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn once_the_upstream_recovers_a_still_failing_downstream_opens_its_own() {
+    let demo = Demo::new().await;
+    demo.warehouse_exec("marts", "DELETE FROM daily_revenue");
+    demo.app.run_once().await.unwrap();
+    // Recover both monitors that read shop.orders (payments and point grants).
+    demo.warehouse_exec(
+        "finance",
+        "INSERT INTO payments (id, order_id, amount, method, paid_at)
+         SELECT id, id, amount, 'card', processed_at FROM shop.orders WHERE id IN (57, 131, 288)",
+    );
+    demo.warehouse_exec("loyalty", "DELETE FROM point_grants WHERE id >= 9001");
+    demo.clock.advance(Duration::minutes(30));
+    let s = demo.app.run_once().await.unwrap();
+    let decision = |id: &str| {
+        let r = s
+            .results
+            .iter()
+            .find(|r| r.report.monitor_id == id)
+            .unwrap();
+        r.applied.decision
+    };
+    assert_eq!(decision("orders_without_payment"), Decision::Resolve);
+    assert_eq!(decision("point_grants_reference_orders"), Decision::Resolve);
+    let d = decision("daily_revenue_not_empty");
+    assert!(matches!(d, Decision::Open(_)), "{d:?}");
 }

@@ -30,6 +30,10 @@ pub fn config(dir: &Path, extra: &str) -> Config {
         rules = repo().join("rules").display(),
         teams = "teams:\n  - name: commerce\n  - name: finance\n  - name: loyalty\n  - name: analytics\n",
     );
+    let text = format!(
+        "{text}lineage:\n  sources:\n    - sql_files: {{ root: {sql}, pattern: \"{{dataset}}/{{table}}.sql\" }}\n    - views: {{}}\n    - jobs: {{ days: 30 }}\n",
+        sql = repo().join("fixtures/demo/sql").display(),
+    );
     Config::parse(&dir.join("ripple.yaml"), &text).expect("test config is valid")
 }
 
@@ -75,13 +79,27 @@ impl Demo {
         String::from_utf8(std::mem::take(&mut *buf)).unwrap()
     }
 
-    /// Runs SQL against a dataset file directly (to break or fix the demo data).
+    /// Runs SQL writing to one dataset (to break or fix the demo data). Every dataset is
+    /// attached under its name, as the warehouse does, so views stay valid and SQL may
+    /// read the others; unqualified names resolve to `dataset` first.
     pub fn warehouse_exec(&self, dataset: &str, sql: &str) {
-        let path = self.dir.path().join("wh").join(format!("{dataset}.db"));
-        rusqlite::Connection::open(path)
+        let wh = self.dir.path().join("wh");
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let mut files: Vec<_> = std::fs::read_dir(&wh)
             .unwrap()
-            .execute_batch(sql)
-            .unwrap();
+            .map(|e| e.unwrap().path())
+            .collect();
+        // Attach the target first: SQLite resolves unqualified names in attach order.
+        files.sort_by_key(|p| p.file_stem().unwrap() != dataset);
+        for path in files
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "db"))
+        {
+            let name = path.file_stem().unwrap().to_string_lossy().to_string();
+            conn.execute("ATTACH DATABASE ?1 AS ?2", (path.to_string_lossy(), &name))
+                .unwrap();
+        }
+        conn.execute_batch(sql).unwrap();
     }
 }
 

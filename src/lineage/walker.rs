@@ -197,7 +197,7 @@ impl<'o> Walker<'o> {
         Some(raw)
     }
 
-    fn call_temp_function(&mut self, name: &ObjectName) {
+    pub(crate) fn call_temp_function(&mut self, name: &ObjectName) {
         let [part] = name.0.as_slice() else {
             return;
         };

@@ -28,6 +28,13 @@ fn main() {
         bytes as f64 / 1e6
     );
 
+    if std::env::var_os("RIPPLE_BENCH_PROFILE_EXTRACT").is_some() {
+        // For `perf record`: extraction only, several passes.
+        for _ in 0..5 {
+            extraction(&corpus);
+        }
+        return;
+    }
     // Interleaved rounds, best of each: fair when the machine is shared.
     let (mut parse, mut full) = (Duration::MAX, Duration::MAX);
     for _ in 0..4 {

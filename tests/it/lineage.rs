@@ -31,11 +31,21 @@ fn norm(names: &[String]) -> BTreeSet<String> {
         .collect()
 }
 
+/// Cases where Ripple's contract differs from sqllineage on purpose; each is
+/// justified in `src/lineage/CONTRACT.md`. The test fails if one of these
+/// starts passing (update the list and the doc) or another case fails.
+const KNOWN_DIFFERENCES: &[&str] = &[
+    // A persistent table created by a script and read later in it stays a node.
+    "#6 tests/sql/table/multiple_statements/test_tmp_table.py::test_new_create_tab_as_tmp_table",
+    // BigQuery table names are case-sensitive: `tab_b` and `TAB_B` are two tables.
+    "#114 tests/sql/table/test_select.py::test_table_name_case_insensitive",
+];
+
 #[test]
 fn sqllineage_cases() {
-    let text =
-        std::fs::read_to_string(crate_dir().join("fixtures/sqllineage/table_cases.json")).unwrap();
+    let text = std::fs::read_to_string(crate_dir().join("fixtures/sqllineage/table_cases.json")).unwrap();
     let file: CaseFile = serde_json::from_str(&text).unwrap();
+    assert_eq!(file.cases.len(), 131);
     let mut failed = Vec::new();
     for (i, c) in file.cases.iter().enumerate() {
         let opts = ExtractOptions {
@@ -46,14 +56,15 @@ fn sqllineage_cases() {
         if got.reads != norm(&c.sources) || got.writes != norm(&c.targets) {
             failed.push(format!("#{i} {}", c.id));
             eprintln!(
-                "FAIL #{i} {}\n  sql: {:?}\n  want r={:?} w={:?}\n  got  r={:?} w={:?} parsed={} {:?}",
-                c.id, c.sql, c.sources, c.targets, got.reads, got.writes, got.parsed, got.problems
+                "differs #{i} {}\n  sql: {:?}\n  sqllineage r={:?} w={:?}\n  ripple     r={:?} w={:?}",
+                c.id, c.sql, c.sources, c.targets, got.reads, got.writes
             );
         }
     }
     let passed = file.cases.len() - failed.len();
-    eprintln!("sqllineage: {passed}/{} passed", file.cases.len());
-    assert!(passed >= 125, "{failed:#?}");
+    eprintln!("sqllineage: {passed}/{} cases agree", file.cases.len());
+    assert!(passed >= 125, "only {passed} pass");
+    assert_eq!(failed, KNOWN_DIFFERENCES, "the set of differences changed");
 }
 
 #[derive(serde::Deserialize)]

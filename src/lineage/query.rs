@@ -297,10 +297,10 @@ impl Walker<'_> {
     fn bind_table_alias(&mut self, alias: Option<&TableAlias>, name: Option<&ObjectName>) {
         if let Some(a) = alias {
             self.scopes.bind_alias(&a.name.value);
-        } else if let Some(parts) = name.and_then(|n| names::parts(n, true)) {
-            if let Some(last) = parts.last() {
-                self.scopes.bind_alias(last);
-            }
+        } else if let Some(parts) = name.and_then(|n| names::parts(n, true))
+            && let Some(last) = parts.last()
+        {
+            self.scopes.bind_alias(last);
         }
     }
 }

@@ -321,11 +321,11 @@ fn retry_piece(piece: &str, toks: &[Tok], w: &mut Walker<'_>, nest: u32) {
         return;
     }
     let d = w.opts.dialect.parser_dialect();
-    if nest < MAX_NEST {
-        if let Ok(parser) = Parser::new(d).try_with_sql(piece) {
-            parse_loop(parser, w, d, nest + 1);
-            return;
-        }
+    if nest < MAX_NEST
+        && let Ok(parser) = Parser::new(d).try_with_sql(piece)
+    {
+        parse_loop(parser, w, d, nest + 1);
+        return;
     }
     record_fallback(w, toks);
 }

@@ -43,7 +43,8 @@ const KNOWN_DIFFERENCES: &[&str] = &[
 
 #[test]
 fn sqllineage_cases() {
-    let text = std::fs::read_to_string(crate_dir().join("fixtures/sqllineage/table_cases.json")).unwrap();
+    let text =
+        std::fs::read_to_string(crate_dir().join("fixtures/sqllineage/table_cases.json")).unwrap();
     let file: CaseFile = serde_json::from_str(&text).unwrap();
     assert_eq!(file.cases.len(), 131);
     let mut failed = Vec::new();

@@ -46,13 +46,18 @@ pub struct GraphBuild {
     pub stats: BuildStats,
 }
 
-/// One piece of SQL to extract.
+/// One piece of SQL to extract; file contents are read in the parallel phase.
 struct Unit {
     evidence: Evidence,
-    text: String,
+    text: Text,
     /// Table the text produces when it writes nothing itself.
     target: Option<String>,
     opts: ExtractOptions,
+}
+
+enum Text {
+    Inline(String),
+    File(std::path::PathBuf),
 }
 
 /// Builds the graph from the configured sources. `base_dir` resolves relative
@@ -85,13 +90,28 @@ pub fn build_graph(
             }
         }
     }
-    let extracted: Vec<Extraction> = units
+    let extracted: Vec<Result<Extraction, String>> = units
         .par_iter()
-        .map(|u| extract_for(&u.text, &u.opts, u.target.as_deref()))
+        .map(|u| {
+            let text = match &u.text {
+                Text::Inline(t) => std::borrow::Cow::Borrowed(t.as_str()),
+                Text::File(p) => match std::fs::read(p) {
+                    Ok(b) => std::borrow::Cow::Owned(String::from_utf8_lossy(&b).into_owned()),
+                    Err(e) => return Err(e.to_string()),
+                },
+            };
+            Ok(extract_for(&text, &u.opts, u.target.as_deref()))
+        })
         .collect();
     let mut graph = LineageGraph::new();
     for (unit, ex) in units.into_iter().zip(extracted) {
-        add_unit(&mut graph, unit, ex, &mut stats, &mut problems);
+        match ex {
+            Ok(ex) => add_unit(&mut graph, unit, ex, &mut stats, &mut problems),
+            Err(e) => problems.push(SourceProblem {
+                source: unit.evidence.name,
+                problem: Problem::new(ProblemKind::Io, e, None),
+            }),
+        }
     }
     stats.tables = graph.node_count();
     stats.edges = graph.edge_count();
@@ -140,22 +160,15 @@ fn file_units(
         let Some(caps) = pattern.matches(rel) else {
             continue;
         };
-        let name = path.display().to_string();
-        match std::fs::read(&path) {
-            Ok(bytes) => units.push(Unit {
-                evidence: Evidence {
-                    kind: EvidenceKind::File,
-                    name,
-                },
-                text: String::from_utf8_lossy(&bytes).into_owned(),
-                target: sources::target_of(&caps, src, cfg),
-                opts: opts.clone(),
-            }),
-            Err(e) => problems.push(SourceProblem {
-                source: name,
-                problem: Problem::new(ProblemKind::Io, e.to_string(), None),
-            }),
-        }
+        units.push(Unit {
+            evidence: Evidence {
+                kind: EvidenceKind::File,
+                name: path.display().to_string(),
+            },
+            target: sources::target_of(&caps, src, cfg),
+            text: Text::File(path),
+            opts: opts.clone(),
+        });
     }
 }
 
@@ -165,7 +178,7 @@ fn view_unit(cfg: &SourcesConfig, v: &ViewDefinition) -> Unit {
             kind: EvidenceKind::View,
             name: v.name.clone(),
         },
-        text: v.sql.clone(),
+        text: Text::Inline(v.sql.clone()),
         target: Some(v.name.clone()),
         opts: options(cfg),
     }
@@ -188,7 +201,7 @@ fn job_unit(cfg: &SourcesConfig, i: usize, j: &JobRecord) -> Unit {
                 None => format!("job:{i}"),
             },
         },
-        text: j.query.clone(),
+        text: Text::Inline(j.query.clone()),
         target,
         opts: options(cfg),
     }

@@ -76,35 +76,29 @@ fn scratch_tables(stmts: &[StmtAcc]) -> HashSet<String> {
 }
 
 fn fold_scratch(stmts: Vec<StmtAcc>, scratch: &HashSet<String>) -> Vec<StatementLineage> {
-    let mut fed: HashMap<&str, BTreeSet<String>> = HashMap::new();
+    let mut fed: HashMap<String, BTreeSet<String>> = HashMap::new();
     let mut out = Vec::with_capacity(stmts.len());
-    for s in &stmts {
+    for s in stmts {
         let mut reads = BTreeSet::new();
-        for r in &s.reads {
-            match scratch.get(r) {
-                Some(t) => reads.extend(fed.get(t.as_str()).into_iter().flatten().cloned()),
-                None => {
-                    reads.insert(r.clone());
-                }
+        for r in s.reads {
+            if scratch.contains(&r) {
+                reads.extend(fed.get(&r).into_iter().flatten().cloned());
+            } else {
+                reads.insert(r);
             }
         }
         let mut writes = BTreeSet::new();
-        for w in &s.writes {
-            match scratch.get(w) {
-                Some(t) => fed
-                    .entry(t.as_str())
-                    .or_default()
-                    .extend(reads.iter().cloned()),
-                None => {
-                    writes.insert(w.clone());
-                }
+        let mut feeds_scratch = false;
+        for w in s.writes {
+            if scratch.contains(&w) {
+                feeds_scratch = true;
+                fed.entry(w).or_default().extend(reads.iter().cloned());
+            } else {
+                writes.insert(w);
             }
         }
-        if reads.is_empty() && writes.is_empty() {
-            continue;
-        }
         // A statement only feeding scratch tables has no lineage of its own.
-        if writes.is_empty() && s.writes.iter().any(|w| scratch.contains(w)) {
+        if writes.is_empty() && (reads.is_empty() || feeds_scratch) {
             continue;
         }
         let confidence = if s.low {

@@ -322,7 +322,7 @@ impl Scanner<'_> {
                 i + 1
             }
             "from" => self.from(i),
-            "join" => self.from_list(i + 1, Role::Read),
+            "join" => self.table_list(i + 1, Role::Read),
             "into" if i > 0 && (self.kw(i - 1, "insert") || self.kw(i - 1, "merge")) => {
                 self.name_at(i + 1, Role::Write)
             }
@@ -353,10 +353,12 @@ impl Scanner<'_> {
     fn note_cte(&mut self, i: usize) {
         let prev_ok = i > 0
             && (self.kw(i - 1, "with") || self.kw(i - 1, "recursive") || self.punct(i - 1, ','));
-        if prev_ok && self.kw(i + 1, "as") && self.punct(i + 2, '(') {
-            if let Some(Tok::Word { text, .. }) = self.tok(i) {
-                self.ctes.push(text.to_ascii_lowercase());
-            }
+        if prev_ok
+            && self.kw(i + 1, "as")
+            && self.punct(i + 2, '(')
+            && let Some(Tok::Word { text, .. }) = self.tok(i)
+        {
+            self.ctes.push(text.to_ascii_lowercase());
         }
     }
 
@@ -367,13 +369,13 @@ impl Scanner<'_> {
             return self.name_at(i + 1, Role::Write);
         }
         if self.select_at.last().copied().unwrap_or(false) {
-            return self.from_list(i + 1, Role::Read);
+            return self.table_list(i + 1, Role::Read);
         }
         i + 1
     }
 
     /// A comma-separated list of FROM items starting at `i`.
-    fn from_list(&mut self, mut i: usize, role: Role) -> usize {
+    fn table_list(&mut self, mut i: usize, role: Role) -> usize {
         loop {
             // `FROM (t1 JOIN t2 …)`: a parenthesised join, not a subquery.
             while self.punct(i, '(') && !self.kw(i + 1, "select") && !self.kw(i + 1, "with") {

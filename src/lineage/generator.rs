@@ -31,7 +31,7 @@ impl Rng {
 }
 
 /// One generated SQL file: where it lives (matching the pattern
-/// `{dataset}/{table}.sql`) and its text.
+/// `{dataset}/{table}/*.sql`) and its text.
 #[derive(Debug, Clone)]
 pub struct GeneratedFile {
     pub path: String,
@@ -57,7 +57,7 @@ pub fn corpus(count: usize, tables: usize, seed: u64) -> Vec<GeneratedFile> {
             g.statement(i % 10, &target);
             let (ds, t) = split(&target);
             GeneratedFile {
-                path: format!("{ds}/{t}.sql"),
+                path: format!("{ds}/{t}/q_{i:05}.sql"),
                 sql: g.out,
             }
         })
@@ -192,36 +192,44 @@ impl Gen<'_> {
     }
 }
 
-/// Edges of a warehouse-shaped graph: `tables` tables in domains of 1,000,
-/// each domain layered (staging → intermediate → marts); every non-staging
-/// table reads about `edges / tables` tables, mostly from nearby tables of
-/// earlier layers in its own domain, a few from other domains' marts.
-/// Returns `(from, to)` index pairs; names come from [`big_table_name`].
+/// Edges of a warehouse-shaped graph with exactly `edges` distinct edges.
+///
+/// Shape: domains of 1,000 tables, each made of 20 pipelines of 50 tables
+/// (10 source tables, then transformations, the last 10 are marts). A
+/// transformation reads earlier tables of its own pipeline; 0.3 % of edges
+/// cross to another pipeline of the domain and 0.1 % bring a mart of one of
+/// the 5 core domains (customers, calendar, …) into another domain. That
+/// keeps impact local the way real warehouses are, while core tables still
+/// reach across domains. Returns `(from, to)` pairs; names come from
+/// [`big_table_name`].
 pub fn warehouse_edges(tables: usize, edges: usize, seed: u64) -> Vec<(u32, u32)> {
     const DOMAIN: usize = 1_000;
-    const STAGING: usize = 300;
+    const PIPE: usize = 50;
+    const SOURCES: usize = 10;
+    const CORE_DOMAINS: usize = 5;
     let mut rng = Rng::new(seed);
     let mut out = Vec::with_capacity(edges);
-    let consumers: Vec<usize> = (0..tables).filter(|t| t % DOMAIN >= STAGING).collect();
-    if consumers.is_empty() {
-        return out;
-    }
-    let mut k = 0usize;
-    while out.len() < edges {
-        let to = consumers[k % consumers.len()];
-        k += 1;
-        let base = to - to % DOMAIN;
-        let local = to % DOMAIN;
-        let from = if rng.below(100) < 3 {
-            // Cross-domain: a mart of another domain.
-            let d = rng.below(tables.div_ceil(DOMAIN));
-            (d * DOMAIN + 700 + rng.below(300)).min(tables - 1)
+    let mut seen = std::collections::HashSet::with_capacity(edges);
+    let domains = tables.div_ceil(DOMAIN);
+    let max_edges = (tables / PIPE) * (PIPE - SOURCES) * (PIPE - 1);
+    let target = edges.min(max_edges);
+    while out.len() < target {
+        let to = rng.below(tables);
+        let q = to % PIPE;
+        if q < SOURCES {
+            continue;
+        }
+        let roll = rng.below(1_000);
+        let from = if roll < 1 && to / DOMAIN >= CORE_DOMAINS {
+            let d = rng.below(CORE_DOMAINS.min(domains));
+            d * DOMAIN + rng.below(DOMAIN / PIPE) * PIPE + PIPE - 1 - rng.below(SOURCES)
+        } else if roll < 4 {
+            let domain_base = to - to % DOMAIN;
+            domain_base + rng.below(DOMAIN / PIPE) * PIPE + rng.below(q)
         } else {
-            // Same domain, an earlier table not too far away.
-            let back = 1 + rng.below(local.min(250));
-            base + local - back
+            to - q + rng.below(q)
         };
-        if from != to {
+        if from != to && from < tables && seen.insert((from as u64) << 32 | to as u64) {
             out.push((from as u32, to as u32));
         }
     }
@@ -245,6 +253,8 @@ mod tests {
         assert!(a.iter().all(|f| f.path.ends_with(".sql")));
         let e = warehouse_edges(5_000, 20_000, 1);
         assert_eq!(e.len(), 20_000);
+        let distinct: std::collections::HashSet<_> = e.iter().collect();
+        assert_eq!(distinct.len(), e.len());
         assert!(e.iter().all(|&(f, t)| f != t && (t as usize) < 5_000));
     }
 

@@ -23,6 +23,7 @@ pub mod template;
 mod build;
 mod collapse;
 mod dialect;
+mod expr;
 mod fallback;
 mod names;
 mod query;

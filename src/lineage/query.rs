@@ -114,19 +114,24 @@ impl Walker<'_> {
         for lv in &s.lateral_views {
             self.scan(&lv.lateral_view);
         }
-        self.scan(&s.projection);
+        self.select_items(&s.projection);
         if let Some(e) = &s.prewhere {
-            self.scan(e);
+            self.expr(e);
         }
         if let Some(e) = &s.selection {
-            self.scan(e);
+            self.expr(e);
         }
-        self.scan(&s.group_by);
+        match &s.group_by {
+            sqlparser::ast::GroupByExpr::Expressions(list, mods) if mods.is_empty() => {
+                self.exprs(list)
+            }
+            other => self.scan(other),
+        }
         if let Some(e) = &s.having {
-            self.scan(e);
+            self.expr(e);
         }
         if let Some(e) = &s.qualify {
-            self.scan(e);
+            self.expr(e);
         }
         self.scan(&s.named_window);
         self.scan(&s.connect_by);
@@ -292,10 +297,10 @@ impl Walker<'_> {
     fn bind_table_alias(&mut self, alias: Option<&TableAlias>, name: Option<&ObjectName>) {
         if let Some(a) = alias {
             self.scopes.bind_alias(&a.name.value);
-        } else if let Some(parts) = name.and_then(|n| names::parts(n, true)) {
-            if let Some(last) = parts.last() {
-                self.scopes.bind_alias(last);
-            }
+        } else if let Some(parts) = name.and_then(|n| names::parts(n, true))
+            && let Some(last) = parts.last()
+        {
+            self.scopes.bind_alias(last);
         }
     }
 }

@@ -12,7 +12,7 @@
 
 use sqlparser::dialect::Dialect as SpDialect;
 use sqlparser::parser::Parser;
-use sqlparser::tokenizer::{Token, TokenWithSpan};
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
 use super::fallback::{self, Found, Role, Tok};
 use super::walker::Walker;
@@ -30,8 +30,17 @@ pub(crate) fn run(sql: &str, opts: &ExtractOptions) -> Extraction {
 /// Parses and walks a whole text; returns whether every statement parsed.
 fn parse_text(sql: &str, w: &mut Walker<'_>, nest: u32) -> bool {
     let d = w.opts.dialect.parser_dialect();
-    match Parser::new(d).try_with_sql(sql) {
-        Ok(parser) => parse_loop(parser, w, d, nest),
+    match Tokenizer::new(d, sql).tokenize_with_location() {
+        Ok(tokens) if block_keywords(&tokens) > MAX_BLOCKS_ON_NORMAL_STACK => {
+            let parser = Parser::new(d).with_tokens_with_locations(tokens);
+            stacker::grow(BIG_STACK, || parse_loop(parser, w, d, nest))
+        }
+        Ok(tokens) => parse_loop(
+            Parser::new(d).with_tokens_with_locations(tokens),
+            w,
+            d,
+            nest,
+        ),
         Err(e) => {
             w.problem(
                 ProblemKind::Tokenize,
@@ -78,6 +87,26 @@ fn parse_loop(
             parser.next_token_no_skip();
         }
     }
+}
+
+/// sqlparser's recursion limit guards expressions and queries but not
+/// statement blocks (`BEGIN … END`, IF, WHILE, CASE, LOOP …), whose parsing
+/// recurses once per level. Texts with many block keywords are therefore
+/// parsed on a large stack; counting keywords over the tokens is cheap next
+/// to parsing.
+const MAX_BLOCKS_ON_NORMAL_STACK: usize = 32;
+
+fn block_keywords(tokens: &[TokenWithSpan]) -> usize {
+    use sqlparser::keywords::Keyword as K;
+    tokens
+        .iter()
+        .filter(|t| {
+            matches!(&t.token, Token::Word(w) if matches!(
+                w.keyword,
+                K::BEGIN | K::IF | K::WHILE | K::CASE | K::FOR | K::PROCEDURE
+            ))
+        })
+        .count()
 }
 
 fn at_statement_end(parser: &Parser<'_>) -> bool {
@@ -292,11 +321,11 @@ fn retry_piece(piece: &str, toks: &[Tok], w: &mut Walker<'_>, nest: u32) {
         return;
     }
     let d = w.opts.dialect.parser_dialect();
-    if nest < MAX_NEST {
-        if let Ok(parser) = Parser::new(d).try_with_sql(piece) {
-            parse_loop(parser, w, d, nest + 1);
-            return;
-        }
+    if nest < MAX_NEST
+        && let Ok(parser) = Parser::new(d).try_with_sql(piece)
+    {
+        parse_loop(parser, w, d, nest + 1);
+        return;
     }
     record_fallback(w, toks);
 }

@@ -392,7 +392,7 @@ fn statement_kind(s: &Statement) -> String {
 }
 
 /// The function an expression calls, if it is a call.
-pub(crate) fn called_function<'a>(e: &'a Expr) -> Option<&'a ObjectName> {
+pub(crate) fn called_function(e: &Expr) -> Option<&ObjectName> {
     match e {
         Expr::Function(f) => Some(&f.name),
         _ => None,

@@ -176,7 +176,7 @@ fn matching_brace(s: &str) -> Option<usize> {
 }
 
 /// dbt / Jinja `{{ … }}`.
-fn jinja_expr(expr: &str, this: Option<&str>, problems: &mut Vec<Problem>) -> String {
+fn jinja_expr(expr: &str, this: Option<&str>, problems: &mut [Problem]) -> String {
     if expr == "this" {
         return this_or_placeholder(this);
     }
@@ -186,10 +186,10 @@ fn jinja_expr(expr: &str, this: Option<&str>, problems: &mut Vec<Problem>) -> St
             return model.clone();
         }
     }
-    if let Some(args) = call_args(expr, "source") {
-        if args.len() == 2 {
-            return format!("{}.{}", args[0], args[1]);
-        }
+    if let Some(args) = call_args(expr, "source")
+        && args.len() == 2
+    {
+        return format!("{}.{}", args[0], args[1]);
     }
     if expr.starts_with("config(") || expr.starts_with("config (") {
         return String::new();
@@ -203,16 +203,16 @@ fn dollar_expr(expr: &str, this: Option<&str>, problems: &mut Vec<Problem>) -> S
         return this_or_placeholder(this);
     }
     // `when(cond, "sql", "other sql")`: keep the first SQL branch, rendered.
-    if let Some(args) = call_args(expr, "when") {
-        if let Some(sql) = args.first() {
-            return expand(sql, this, problems).unwrap_or_else(|| sql.clone());
-        }
+    if let Some(args) = call_args(expr, "when")
+        && let Some(sql) = args.first()
+    {
+        return expand(sql, this, problems).unwrap_or_else(|| sql.clone());
     }
     for f in ["ref", "resolve"] {
-        if let Some(args) = call_args(expr, f) {
-            if let Some(name) = dataform_ref(expr, &args) {
-                return name;
-            }
+        if let Some(args) = call_args(expr, f)
+            && let Some(name) = dataform_ref(expr, &args)
+        {
+            return name;
         }
     }
     placeholder(expr, problems)
@@ -301,22 +301,20 @@ fn strip_sqlx_blocks(text: &str) -> Option<String> {
     let mut changed = false;
     while i < text.len() {
         let line_start = i == 0 || text.as_bytes()[i - 1] == b'\n';
-        if line_start {
-            if let Some((len, keep)) = block_at(&text[i..], &BLOCKS) {
-                let open = i + len;
-                if let Some(close) = matching_brace(&text[open..]) {
-                    if keep {
-                        out.push_str(&text[open..open + close]);
-                        out.push_str(";\n");
-                    } else {
-                        // Keep line count so later line numbers stay right.
-                        let lines = text[i..open + close].matches('\n').count();
-                        out.extend(std::iter::repeat_n('\n', lines));
-                    }
-                    i = open + close + 1;
-                    changed = true;
-                    continue;
+        if line_start && let Some((len, keep)) = block_at(&text[i..], &BLOCKS) {
+            let open = i + len;
+            if let Some(close) = matching_brace(&text[open..]) {
+                if keep {
+                    out.push_str(&text[open..open + close]);
+                    out.push_str(";\n");
+                } else {
+                    // Keep line count so later line numbers stay right.
+                    let lines = text[i..open + close].matches('\n').count();
+                    out.extend(std::iter::repeat_n('\n', lines));
                 }
+                i = open + close + 1;
+                changed = true;
+                continue;
             }
         }
         let c = text[i..].chars().next().unwrap_or(' ');

@@ -160,10 +160,10 @@ impl<'o> Walker<'o> {
 
     /// Renders parts; known temp tables stay unqualified.
     pub(crate) fn render_parts(&mut self, parts: &[&str]) -> Option<String> {
-        if let [single] = parts {
-            if let Some(t) = self.temps.iter().find(|t| t.eq_ignore_ascii_case(single)) {
-                return Some(t.clone());
-            }
+        if let [single] = parts
+            && let Some(t) = self.temps.iter().find(|t| t.eq_ignore_ascii_case(single))
+        {
+            return Some(t.clone());
         }
         match names::render(parts, self.opts) {
             Rendered::Name(n) => Some(n),
@@ -188,7 +188,7 @@ impl<'o> Walker<'o> {
         if parts.is_empty() {
             return None;
         }
-        let raw = names::join_raw(&parts);
+        let raw = names::join_raw(parts);
         if !self.temps.iter().any(|t| t.eq_ignore_ascii_case(&raw)) {
             self.temps.push(raw.clone());
         }
@@ -197,7 +197,7 @@ impl<'o> Walker<'o> {
         Some(raw)
     }
 
-    fn call_temp_function(&mut self, name: &ObjectName) {
+    pub(crate) fn call_temp_function(&mut self, name: &ObjectName) {
         let [part] = name.0.as_slice() else {
             return;
         };
@@ -263,10 +263,11 @@ impl Visitor for Scan<'_, '_> {
 
     /// A call of a script's temp function reads whatever its body reads.
     fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
-        if self.depth == 0 && !self.walker.temp_functions.is_empty() {
-            if let Some(name) = called_function(expr) {
-                self.walker.call_temp_function(name);
-            }
+        if self.depth == 0
+            && !self.walker.temp_functions.is_empty()
+            && let Some(name) = called_function(expr)
+        {
+            self.walker.call_temp_function(name);
         }
         ControlFlow::Continue(())
     }

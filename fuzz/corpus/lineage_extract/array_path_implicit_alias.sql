@@ -1,0 +1,2 @@
+SELECT e.name
+FROM ds.events, events.params AS e

@@ -1,0 +1,2 @@
+WITH Daily AS (SELECT * FROM ds.Events)
+SELECT * FROM DAILY JOIN daily USING (id)

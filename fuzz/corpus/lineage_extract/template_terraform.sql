@@ -1,0 +1,3 @@
+CREATE OR REPLACE VIEW `${project_id}.${dataset}.report` AS
+SELECT * FROM `${project_id}.raw.events`
+WHERE env = '${environment}'

@@ -21,7 +21,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 /// Ordered schema migrations; each runs once, in its own transaction.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("schema_v1.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("schema_v1.sql")),
+    (2, include_str!("schema_v2_github.sql")),
+];
 
 /// The state store.
 #[derive(Clone)]

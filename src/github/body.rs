@@ -109,8 +109,9 @@ pub fn issue_body(n: &Notification, ctx: &IssueContext) -> String {
     links(&mut out, n, ctx);
     let _ = write!(
         out,
-        "\n<sub>Opened by Ripple, which comments here on changes and reminders and closes \
-         the issue on recovery. Please keep the hidden markers in this text.</sub>\n"
+        "\n<sub>Opened by Ripple, which comments here when the condition changes, as a \
+         reminder while it lasts, and on recovery. Please keep the hidden markers in this \
+         text: they are how Ripple finds this issue again.</sub>\n"
     );
     out
 }
@@ -234,7 +235,6 @@ fn links(out: &mut String, n: &Notification, ctx: &IssueContext) {
             let _ = writeln!(out, "- Slack: no channel configured for team `{}`", n.team);
         }
     }
-    let _ = writeln!(out, "- Rule: `{}`", n.source);
 }
 
 fn owners(owners: &[String]) -> String {

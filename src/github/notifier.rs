@@ -152,9 +152,9 @@ impl GithubNotifier {
 
     /// Store first, then the label listing; create only when neither has the issue.
     async fn first_attempt(&self, n: &Notification, team: &TeamGithub) -> Step {
-        let found = match self.from_store(n, team).await? {
+        let found = match self.find_in_store(n, team).await? {
             Some(l) => Some(l),
-            None => self.from_listing(n, team).await?,
+            None => self.find_by_marker(n, team).await?,
         };
         let (l, fresh) = match found {
             Some(l) => (l, false),
@@ -189,7 +189,7 @@ impl GithubNotifier {
 
     /// The previous incident's issue: adopt it while open, reopen it when it was closed
     /// within the reopen window.
-    async fn from_store(&self, n: &Notification, team: &TeamGithub) -> Step<Option<Link>> {
+    async fn find_in_store(&self, n: &Notification, team: &TeamGithub) -> Step<Option<Link>> {
         let fp = fingerprint(&n.monitor_id);
         let prev = self
             .store
@@ -219,7 +219,7 @@ impl GithubNotifier {
     }
 
     /// An open issue carrying the fingerprint marker (store lost, another replica).
-    async fn from_listing(&self, n: &Notification, team: &TeamGithub) -> Step<Option<Link>> {
+    async fn find_by_marker(&self, n: &Notification, team: &TeamGithub) -> Step<Option<Link>> {
         let marker = body::fingerprint_marker(&n.monitor_id);
         let found = self.issues(team).find_open(&marker).await?;
         Ok(found

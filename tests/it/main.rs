@@ -3,6 +3,8 @@
 
 mod check;
 mod demo;
+mod fake_github;
+mod github;
 mod outbox;
 mod runner;
 mod scheduler;

@@ -9,7 +9,8 @@
 //!   edit, comment).
 //! - [`body`] and [`impact`]: pure Markdown rendering.
 //! - [`state`]: the incident → issue link and comment intents in the store.
-//! - [`notifier`]: the `github` destination of the outbox.
+//! - [`notifier`]: the `github` destination of the outbox; `open` finds, reopens or
+//!   creates an incident's issue.
 //!
 //! Why it never duplicates: the link is read from the store first; an intent is
 //! persisted before anything is created and reconciled on retry by listing open
@@ -22,6 +23,7 @@ pub mod error;
 pub mod impact;
 pub mod issues;
 pub mod notifier;
+mod open;
 pub mod state;
 
 pub use notifier::GithubNotifier;

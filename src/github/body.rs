@@ -342,7 +342,7 @@ pub fn preview(n: &Notification, repo: Option<&str>, slack_channel: Option<&str>
     let _ = writeln!(out, "    title: {}", title(n));
     let _ = writeln!(out, "    labels: {}", labels(n).join(", "));
     for line in issue_body(n, &ctx).lines() {
-        let _ = writeln!(out, "    | {line}");
+        let _ = writeln!(out, "    |{}{line}", if line.is_empty() { "" } else { " " });
     }
     out.trim_end().to_string()
 }

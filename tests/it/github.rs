@@ -182,14 +182,21 @@ async fn open_repeat_and_recover_make_one_issue_with_comments_only_when_due() {
 
 #[tokio::test]
 async fn labels_get_colours_and_unassignable_owners_are_named_not_failed() {
-    let gh = Gh::new().await;
+    let gh = Gh::with(
+        |cfg| {
+            let gh = cfg.github.as_mut().unwrap();
+            gh.label_colours.insert("revenue".into(), "00aa00".into());
+        },
+        token(),
+    )
+    .await;
     gh.run().await;
     let labels = gh.fake.labels(COMMERCE);
     let colour = |l: &str| labels.get(l).map(String::as_str);
     assert_eq!(colour("ripple"), Some("5319e7"));
     assert_eq!(colour("team:commerce"), Some("1d76db"));
     assert_eq!(colour("severity:high"), Some("d93f0b"));
-    assert_eq!(colour("revenue"), Some("ededed"));
+    assert_eq!(colour("revenue"), Some("00aa00"), "configured colour");
 
     let issue = gh.one_issue(COMMERCE);
     assert_eq!(

@@ -86,6 +86,9 @@ pub struct TeamConfig {
     /// Logins assigned to every issue of the team, besides the rule's owners.
     #[serde(default)]
     pub github_assignees: Vec<String>,
+    /// Overrides `github.on_recovery` for this team's issues.
+    #[serde(default)]
+    pub github_on_recovery: Option<OnRecovery>,
 }
 
 /// Slack section; its presence turns Slack on (tokens come from the environment).
@@ -100,8 +103,30 @@ pub struct SlackConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GithubConfig {
+    /// REST base URL: `https://api.github.com`, `https://ghe.example.com/api/v3`, a proxy.
     #[serde(default = "default_github_api")]
     pub api_url: String,
+    /// What a recovery does to the issue (teams may override).
+    #[serde(default)]
+    pub on_recovery: OnRecovery,
+    /// A relapse within this long after recovery reopens the issue instead of opening
+    /// a new one.
+    #[serde(default = "default_reopen_window", with = "humantime_serde_compat")]
+    pub reopen_window: Duration,
+    /// Label name → 6-digit hex colour, overriding Ripple's colours.
+    #[serde(default)]
+    pub label_colours: std::collections::BTreeMap<String, String>,
+}
+
+/// What happens to a GitHub issue when its incident recovers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnRecovery {
+    /// Comment and close.
+    #[default]
+    Close,
+    /// Comment only; people close the issue themselves.
+    Comment,
 }
 
 /// Defaults for every monitor that does not say otherwise.
@@ -162,6 +187,9 @@ fn default_slack_api() -> String {
 }
 fn default_github_api() -> String {
     "https://api.github.com".into()
+}
+fn default_reopen_window() -> Duration {
+    Duration::from_secs(24 * 3600)
 }
 fn default_console() -> String {
     "stdout".into()
@@ -225,6 +253,7 @@ impl Config {
                 out.push(Diagnostic::new(&self.path, line, col, msg));
             }
         }
+        out.extend(self.validate_github());
         if self.defaults.concurrency == 0 {
             out.push(Diagnostic::new(
                 &self.path,
@@ -234,6 +263,34 @@ impl Config {
             ));
         }
         out
+    }
+
+    /// `owner/repo` shapes and label colours: mistakes here would only show up as
+    /// GitHub errors at the first incident.
+    fn validate_github(&self) -> Vec<Diagnostic> {
+        let mut msgs = Vec::new();
+        for t in &self.teams {
+            if let Some(repo) = &t.github_repo
+                && !valid_repo(repo)
+            {
+                msgs.push(format!(
+                    "team `{}`: github_repo `{repo}` must look like `owner/repo`",
+                    t.name
+                ));
+            }
+        }
+        if let Some(gh) = &self.github {
+            for (label, colour) in &gh.label_colours {
+                if colour.len() != 6 || !colour.chars().all(|c| c.is_ascii_hexdigit()) {
+                    msgs.push(format!(
+                        "github.label_colours: `{label}` needs a 6-digit hex colour like `d93f0b`, not `{colour}`"
+                    ));
+                }
+            }
+        }
+        msgs.into_iter()
+            .map(|m| Diagnostic::new(&self.path, 1, 1, m))
+            .collect()
     }
 
     /// Resolves a path from the config against the config file's folder.
@@ -248,6 +305,15 @@ impl Config {
     pub fn team(&self, name: &str) -> Option<&TeamConfig> {
         self.teams.iter().find(|t| t.name == name)
     }
+}
+
+fn valid_repo(repo: &str) -> bool {
+    let ok = |p: &str| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    matches!(repo.split_once('/'), Some((o, r)) if ok(o) && ok(r))
 }
 
 /// A secret value: never printed, never logged.
@@ -340,6 +406,32 @@ mod tests {
         let text = format!("{MINIMAL}teams:\n  - name: a\n  - name: a\n");
         let err = Config::parse(Path::new("r.yaml"), &text).unwrap_err();
         assert_eq!(err[0].to_string(), "r.yaml:6:11: duplicate team `a`");
+    }
+
+    #[test]
+    fn github_section_defaults_and_team_override() {
+        let text = format!(
+            "{MINIMAL}github: {{ on_recovery: comment }}\nteams:\n  - {{ name: a, github_repo: o/r, github_on_recovery: close }}\n"
+        );
+        let cfg = Config::parse(Path::new("r.yaml"), &text).unwrap();
+        let gh = cfg.github.unwrap();
+        assert_eq!(gh.api_url, "https://api.github.com");
+        assert_eq!(gh.on_recovery, OnRecovery::Comment);
+        assert_eq!(gh.reopen_window, Duration::from_secs(86400));
+        assert_eq!(cfg.teams[0].github_on_recovery, Some(OnRecovery::Close));
+    }
+
+    #[test]
+    fn github_mistakes_are_reported() {
+        let text = format!(
+            "{MINIMAL}github:\n  label_colours: {{ ripple: red }}\nteams:\n  - {{ name: a, github_repo: just-a-name }}\n"
+        );
+        let err = Config::parse(Path::new("r.yaml"), &text).unwrap_err();
+        let all: Vec<String> = err.iter().map(|d| d.message.clone()).collect();
+        assert!(all[0].contains("`owner/repo`"), "{all:?}");
+        assert!(all[1].contains("6-digit hex"), "{all:?}");
+        let typo = format!("{MINIMAL}github:\n  on_recovry: close\n");
+        assert!(Config::parse(Path::new("r.yaml"), &typo).is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod diag;
+pub mod github;
 pub mod impact;
 pub mod incident;
 pub mod lineage;

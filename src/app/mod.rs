@@ -5,8 +5,9 @@
 //! `render`, persistence in `store`.
 
 use crate::clock::Clock;
-use crate::config::{Config, WarehouseConfig};
+use crate::config::{Config, Secrets, WarehouseConfig};
 use crate::diag::Diagnostic;
+use crate::github::GithubNotifier;
 use crate::incident::Policy;
 use crate::monitor::runner::{self, RunReport};
 use crate::notify::Notifier;
@@ -52,12 +53,22 @@ pub struct RunSummary {
 }
 
 impl App {
-    /// Builds an app from config, with the default notifiers.
+    /// Builds an app from config, with the default notifiers and credentials from the
+    /// environment.
     pub async fn from_config(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
+        Self::from_config_with_secrets(config, clock, &Secrets::from_env()).await
+    }
+
+    /// Builds an app from config with the given credentials (tests, embedding).
+    pub async fn from_config_with_secrets(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        secrets: &Secrets,
+    ) -> anyhow::Result<App> {
         let rules = rules::load_dir(&config.resolve(&config.rules), &config);
         let warehouse = open_warehouse(&config)?;
         let store = Store::open(&config.resolve(&config.state.path)).await?;
-        let notifiers = default_notifiers(&config)?;
+        let notifiers = default_notifiers(&config, &store, secrets, clock.clone())?;
         Ok(App {
             config,
             rules,
@@ -165,14 +176,26 @@ pub fn open_warehouse(config: &Config) -> anyhow::Result<Arc<dyn Warehouse>> {
 }
 
 /// The console notifier stands in for whichever of Slack and GitHub is not configured.
-fn default_notifiers(config: &Config) -> anyhow::Result<Vec<Arc<dyn Notifier>>> {
+fn default_notifiers(
+    config: &Config,
+    store: &Store,
+    secrets: &Secrets,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Vec<Arc<dyn Notifier>>> {
     let mut out: Vec<Arc<dyn Notifier>> = Vec::new();
     if config.slack.is_none() || config.github.is_none() {
-        let console = match config.notify.console.as_str() {
+        let mut console = match config.notify.console.as_str() {
             "stdout" => ConsoleNotifier::stdout(),
             path => ConsoleNotifier::file(&config.resolve(path.as_ref()))?,
         };
+        if config.github.is_none() {
+            console = console.with_github_preview(&config.teams);
+        }
         out.push(Arc::new(console));
+    }
+    if config.github.is_some() {
+        let gh = GithubNotifier::from_config(config, secrets, store.clone(), clock)?;
+        out.push(Arc::new(gh));
     }
     Ok(out)
 }

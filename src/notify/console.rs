@@ -1,7 +1,8 @@
 //! The console notifier: prints exactly what would be posted, for the no-token setup
 //! and for tests.
 
-use super::{Notification, Notifier, NotifyError};
+use super::{EventKind, Notification, Notifier, NotifyError};
+use crate::config::TeamConfig;
 use crate::render;
 use async_trait::async_trait;
 use std::io::Write;
@@ -10,6 +11,9 @@ use std::sync::{Arc, Mutex};
 /// Writes rendered notifications to stdout, a file, or an in-memory buffer.
 pub struct ConsoleNotifier {
     sink: Mutex<Box<dyn Write + Send>>,
+    /// When GitHub is not configured: team → (repo, Slack channel), to show the issue
+    /// an opened incident would get.
+    github_preview: Option<Vec<TeamConfig>>,
 }
 
 impl ConsoleNotifier {
@@ -32,7 +36,26 @@ impl ConsoleNotifier {
     pub fn to_writer(w: Box<dyn Write + Send>) -> Self {
         ConsoleNotifier {
             sink: Mutex::new(w),
+            github_preview: None,
         }
+    }
+
+    /// Also prints the GitHub issue each opened incident would get (no token needed).
+    pub fn with_github_preview(mut self, teams: &[TeamConfig]) -> Self {
+        self.github_preview = Some(teams.to_vec());
+        self
+    }
+
+    fn render(&self, n: &Notification) -> String {
+        let mut text = render::console(n);
+        if let (Some(teams), EventKind::Opened) = (&self.github_preview, n.event) {
+            let team = teams.iter().find(|t| t.name == n.team);
+            let repo = team.and_then(|t| t.github_repo.as_deref());
+            let slack = team.and_then(|t| t.slack_channel.as_deref());
+            text.push('\n');
+            text.push_str(&crate::github::body::preview(n, repo, slack));
+        }
+        text
     }
 
     /// A notifier writing into a shared buffer, and the buffer (for tests and the demo).
@@ -61,7 +84,7 @@ impl Notifier for ConsoleNotifier {
     }
 
     async fn deliver(&self, n: &Notification) -> Result<(), NotifyError> {
-        let text = render::console(n);
+        let text = self.render(n);
         let mut sink = self
             .sink
             .lock()

@@ -24,6 +24,7 @@ use std::time::Duration;
 /// Ordered schema migrations; each runs once, in its own transaction.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("schema_v1.sql")),
+    (2, include_str!("schema_v2_github.sql")),
     (3, include_str!("schema_v3_impact.sql")),
 ];
 

@@ -3,6 +3,8 @@
 
 mod check;
 mod demo;
+mod fake_github;
+mod github;
 mod impact;
 mod lineage;
 mod outbox;

@@ -5,11 +5,13 @@
 //! read-only even if validation were bypassed) and a timeout really stops the query
 //! through SQLite's interrupt, instead of leaving it burning a thread.
 
-use super::{MonitorQuery, QueryError, QueryResult, Warehouse};
+use super::metadata::ViewRow;
+use super::{DryRun, MonitorQuery, ParamValue, QueryError, QueryResult, Warehouse};
 use crate::rules::Check;
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, types::ValueRef};
 use sqlparser::ast::{Expr, Statement, Value};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// A folder of `<dataset>.db` files.
@@ -62,8 +64,8 @@ impl Warehouse for SqliteWarehouse {
             .connect()
             .map_err(|e| QueryError::Unavailable(e.to_string()))?;
         let interrupt = conn.get_interrupt_handle();
-        let (check, sample) = (q.check.clone(), q.sample);
-        let task = tokio::task::spawn_blocking(move || execute(&conn, &check, sample));
+        let (check, sample, params) = (q.check.clone(), q.sample, q.params.clone());
+        let task = tokio::task::spawn_blocking(move || execute(&conn, &check, sample, &params));
         match tokio::time::timeout(q.timeout, task).await {
             Ok(joined) => joined.map_err(|e| QueryError::Unavailable(e.to_string()))?,
             Err(_) => {
@@ -72,13 +74,101 @@ impl Warehouse for SqliteWarehouse {
             }
         }
     }
+
+    /// SQLite compiles the statement without running it; it cannot say what it would read.
+    async fn dry_run(&self, q: &MonitorQuery) -> Result<DryRun, QueryError> {
+        let conn = self
+            .connect()
+            .map_err(|e| QueryError::Unavailable(e.to_string()))?;
+        match &q.check {
+            Check::Rows { sql } => conn.prepare(sql.trim().trim_end_matches(';')).map(drop),
+            Check::Assert { sql } => {
+                return run_asserts(&conn, sql, false).map(|_| DryRun::default());
+            }
+        }
+        .map_err(sql_error)?;
+        Ok(DryRun::default())
+    }
+
+    /// Each dataset's views from its `sqlite_master`, defined by their SELECT.
+    async fn views(&self) -> Result<Vec<ViewRow>, QueryError> {
+        let conn = self
+            .connect()
+            .map_err(|e| QueryError::Unavailable(e.to_string()))?;
+        let mut out = Vec::new();
+        for dataset in self.datasets() {
+            let sql = format!(
+                "SELECT name, sql FROM \"{dataset}\".sqlite_master WHERE type = 'view' ORDER BY name"
+            );
+            let mut stmt = conn.prepare(&sql).map_err(sql_error)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .map_err(sql_error)?;
+            for row in rows {
+                let (name, create) = row.map_err(sql_error)?;
+                out.push(ViewRow {
+                    project: None,
+                    dataset: dataset.to_string(),
+                    name,
+                    sql: view_query(&create),
+                });
+            }
+        }
+        Ok(out)
+    }
 }
 
-fn execute(conn: &Connection, check: &Check, sample: u32) -> Result<QueryResult, QueryError> {
-    match check {
-        Check::Rows { sql } => count_rows(conn, sql, sample).map_err(sql_error),
-        Check::Assert { sql } => run_asserts(conn, sql),
+/// The SELECT of a `CREATE VIEW … AS SELECT …` (the whole text if it does not parse), so
+/// that SQLite's views look like BigQuery's `view_definition`.
+fn view_query(create: &str) -> String {
+    let dialect = sqlparser::dialect::SQLiteDialect {};
+    match sqlparser::parser::Parser::parse_sql(&dialect, create).as_deref() {
+        Ok([Statement::CreateView(v)]) => v.query.to_string(),
+        _ => create.to_string(),
     }
+}
+
+fn execute(
+    conn: &Connection,
+    check: &Check,
+    sample: u32,
+    params: &BTreeMap<String, ParamValue>,
+) -> Result<QueryResult, QueryError> {
+    match check {
+        Check::Rows { sql } => count_rows(conn, sql, sample, params).map_err(sql_error),
+        Check::Assert { sql } => run_asserts(conn, sql, true),
+    }
+}
+
+/// Binds the run's named parameters (`@run_time`) that the statement uses. Timestamps
+/// are bound as `YYYY-MM-DD HH:MM:SS`, the text SQLite's own date functions produce.
+fn bind_params(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: &BTreeMap<String, ParamValue>,
+) -> rusqlite::Result<()> {
+    for i in 1..=stmt.parameter_count() {
+        let Some(name) = stmt.parameter_name(i).map(|n| n[1..].to_string()) else {
+            continue;
+        };
+        match params.get(&name) {
+            Some(ParamValue::String(s)) => stmt.raw_bind_parameter(i, s)?,
+            Some(ParamValue::Int64(n)) => stmt.raw_bind_parameter(i, n)?,
+            Some(ParamValue::Timestamp(t)) => {
+                stmt.raw_bind_parameter(i, t.format("%Y-%m-%d %H:%M:%S").to_string())?
+            }
+            None => {
+                let known: Vec<String> = params.keys().map(|k| format!("@{k}")).collect();
+                return Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_RANGE),
+                    Some(format!(
+                        "unknown parameter @{name}; a run offers {}",
+                        known.join(", ")
+                    )),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// SQLite's message, located as `line L, column C` of the monitor SQL rather than
@@ -101,10 +191,16 @@ fn sql_error(e: rusqlite::Error) -> QueryError {
 }
 
 /// Steps through the result counting rows; only the first `sample` are read.
-fn count_rows(conn: &Connection, sql: &str, sample: u32) -> rusqlite::Result<QueryResult> {
+fn count_rows(
+    conn: &Connection,
+    sql: &str,
+    sample: u32,
+    params: &BTreeMap<String, ParamValue>,
+) -> rusqlite::Result<QueryResult> {
     let mut stmt = conn.prepare(sql.trim().trim_end_matches(';'))?;
     let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
-    let mut rows = stmt.query([])?;
+    bind_params(&mut stmt, params)?;
+    let mut rows = stmt.raw_query();
     let mut out = QueryResult::default();
     while let Some(row) = rows.next()? {
         out.rows += 1;
@@ -131,8 +227,9 @@ fn row_json(row: &rusqlite::Row<'_>, names: &[String]) -> serde_json::Value {
 }
 
 /// SQLite has no `ASSERT`: each one becomes `SELECT CASE WHEN cond …` and the first
-/// false condition fails the check with the assertion's own message.
-fn run_asserts(conn: &Connection, sql: &str) -> Result<QueryResult, QueryError> {
+/// false condition fails the check with the assertion's own message. With `evaluate`
+/// false the probes are only compiled (a dry run).
+fn run_asserts(conn: &Connection, sql: &str, evaluate: bool) -> Result<QueryResult, QueryError> {
     let stmts = crate::rules::sql::parse(sql).map_err(|p| QueryError::Sql(p.message))?;
     for stmt in stmts {
         let Statement::Assert { condition, message } = stmt else {
@@ -141,6 +238,10 @@ fn run_asserts(conn: &Connection, sql: &str) -> Result<QueryResult, QueryError> 
             )));
         };
         let probe = format!("SELECT CASE WHEN {condition} THEN 1 ELSE 0 END");
+        if !evaluate {
+            conn.prepare(&probe).map_err(sql_error)?;
+            continue;
+        }
         let ok: i64 = conn
             .query_row(&probe, [], |r| r.get(0))
             .map_err(sql_error)?;
@@ -157,7 +258,7 @@ fn run_asserts(conn: &Connection, sql: &str) -> Result<QueryResult, QueryError> 
     Ok(QueryResult::default())
 }
 
-fn literal_text(e: &Expr) -> String {
+pub(crate) fn literal_text(e: &Expr) -> String {
     match e {
         Expr::Value(v) => match &v.value {
             Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => s.clone(),

@@ -388,6 +388,31 @@ mod tests {
     }
 
     #[test]
+    fn bigquery_warehouse_gets_defaults_and_rejects_unknown_keys() {
+        let text = "warehouse:\n  kind: bigquery\n  project: acme\n  credentials: metadata\n";
+        let cfg = Config::parse(Path::new("r.yaml"), text).unwrap();
+        let WarehouseConfig::Bigquery {
+            location,
+            api_url,
+            credentials,
+            ..
+        } = &cfg.warehouse
+        else {
+            panic!("{:?}", cfg.warehouse);
+        };
+        assert_eq!(location, "US");
+        assert_eq!(api_url, "https://bigquery.googleapis.com/bigquery/v2");
+        assert_eq!(*credentials, BigqueryCredentials::Metadata);
+        let typo = "warehouse:\n  kind: bigquery\n  project: acme\n  api_ur: x\n";
+        let err = Config::parse(Path::new("r.yaml"), typo).unwrap_err();
+        assert!(
+            err[0].message.contains("unknown key `api_ur`"),
+            "{}",
+            err[0]
+        );
+    }
+
+    #[test]
     fn secrets_never_show_in_debug() {
         let s = Secrets::from_lookup(|k| (k == "GITHUB_TOKEN").then(|| "ghp_x".to_string()));
         let shown = format!("{s:?}");

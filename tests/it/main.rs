@@ -6,6 +6,7 @@ mod bigquery_fake;
 mod check;
 mod demo;
 mod fake_bigquery;
+mod metadata;
 mod outbox;
 mod runner;
 mod scheduler;

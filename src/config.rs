@@ -54,6 +54,41 @@ pub enum WarehouseConfig {
         #[serde(default)]
         seed: Option<PathBuf>,
     },
+    /// Google BigQuery, or anything that speaks its REST API (an emulator, a proxy).
+    Bigquery {
+        /// The project jobs run in (and are billed to).
+        project: String,
+        /// Where jobs run; also names the `region-…` of `INFORMATION_SCHEMA.JOBS_BY_PROJECT`.
+        #[serde(default = "default_bq_location")]
+        location: String,
+        /// The REST API base, up to and including `/bigquery/v2`.
+        #[serde(default = "default_bq_api")]
+        api_url: String,
+        #[serde(default)]
+        credentials: BigqueryCredentials,
+        /// IAM Credentials API base, for impersonating the teams' service accounts.
+        #[serde(default = "default_iam_api")]
+        iam_url: String,
+        /// GCE/GKE metadata server, for `credentials: metadata`.
+        #[serde(default = "default_metadata_url")]
+        metadata_url: String,
+    },
+}
+
+/// How Ripple authenticates to BigQuery. Key material comes from the environment only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BigqueryCredentials {
+    /// Application default credentials: `GOOGLE_APPLICATION_CREDENTIALS`, gcloud's
+    /// user credentials, then the metadata server.
+    #[default]
+    Adc,
+    /// The service-account key file named by `GOOGLE_APPLICATION_CREDENTIALS`.
+    KeyFile,
+    /// The GCE/GKE metadata server (workload identity).
+    Metadata,
+    /// No credentials at all: for a local emulator.
+    None,
 }
 
 /// Where Ripple keeps its own state (runs, incidents, outbox).
@@ -89,6 +124,9 @@ pub struct TeamConfig {
     /// Overrides `github.on_recovery` for this team's issues.
     #[serde(default)]
     pub github_on_recovery: Option<OnRecovery>,
+    /// Service accounts the team's rules may run as (`service_account:` in a rule).
+    #[serde(default)]
+    pub service_accounts: Vec<String>,
 }
 
 /// Slack section; its presence turns Slack on (tokens come from the environment).
@@ -190,6 +228,18 @@ fn default_github_api() -> String {
 }
 fn default_reopen_window() -> Duration {
     Duration::from_secs(24 * 3600)
+}
+fn default_bq_location() -> String {
+    "US".into()
+}
+fn default_bq_api() -> String {
+    "https://bigquery.googleapis.com/bigquery/v2".into()
+}
+fn default_iam_api() -> String {
+    "https://iamcredentials.googleapis.com/v1".into()
+}
+fn default_metadata_url() -> String {
+    "http://metadata.google.internal".into()
 }
 fn default_console() -> String {
     "stdout".into()
@@ -432,6 +482,31 @@ mod tests {
         assert!(all[1].contains("6-digit hex"), "{all:?}");
         let typo = format!("{MINIMAL}github:\n  on_recovry: close\n");
         assert!(Config::parse(Path::new("r.yaml"), &typo).is_err());
+    }
+
+    #[test]
+    fn bigquery_warehouse_gets_defaults_and_rejects_unknown_keys() {
+        let text = "warehouse:\n  kind: bigquery\n  project: acme\n  credentials: metadata\n";
+        let cfg = Config::parse(Path::new("r.yaml"), text).unwrap();
+        let WarehouseConfig::Bigquery {
+            location,
+            api_url,
+            credentials,
+            ..
+        } = &cfg.warehouse
+        else {
+            panic!("{:?}", cfg.warehouse);
+        };
+        assert_eq!(location, "US");
+        assert_eq!(api_url, "https://bigquery.googleapis.com/bigquery/v2");
+        assert_eq!(*credentials, BigqueryCredentials::Metadata);
+        let typo = "warehouse:\n  kind: bigquery\n  project: acme\n  api_ur: x\n";
+        let err = Config::parse(Path::new("r.yaml"), typo).unwrap_err();
+        assert!(
+            err[0].message.contains("unknown key `api_ur`"),
+            "{}",
+            err[0]
+        );
     }
 
     #[test]

@@ -2,14 +2,12 @@
 //! rebuilt on the impact refresh interval and shared read-only between runs.
 
 use super::App;
-use crate::config::WarehouseConfig;
 use crate::impact::{ImpactReport, ReportOptions};
 use crate::lineage::graph::LineageGraph;
 use crate::lineage::{
     ExtractOptions, GraphBuild, JobRecord, SourceConfig, SourcesConfig, ViewDefinition, build_graph,
 };
 use crate::rules::Monitor;
-use crate::warehouse::Rows;
 use chrono::Duration;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -98,85 +96,43 @@ impl App {
     }
 
     async fn fetch_views(&self) -> anyhow::Result<Vec<ViewDefinition>> {
-        match &self.config.warehouse {
-            WarehouseConfig::Sqlite { .. } => sqlite_views(self).await,
-        }
+        let views = self.warehouse.views().await?;
+        Ok(views
+            .into_iter()
+            .map(|v| {
+                let name = match &v.project {
+                    Some(p) => format!("{p}.{}.{}", v.dataset, v.name),
+                    None => format!("{}.{}", v.dataset, v.name),
+                };
+                ViewDefinition { name, sql: v.sql }
+            })
+            .collect())
     }
 
+    /// Distinct (query, destination) pairs of successful jobs that wrote a table, not run
+    /// by Ripple: a scheduled query that runs daily is one piece of lineage, not thirty.
     async fn fetch_jobs(&self, days: u32) -> anyhow::Result<Vec<JobRecord>> {
-        match &self.config.warehouse {
-            WarehouseConfig::Sqlite { .. } => sqlite_jobs(self, days).await,
-        }
+        let since = self.clock.now() - Duration::days(i64::from(days));
+        let jobs = match self.warehouse.jobs(since).await {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::warn!(error = %e, "no job history for lineage");
+                return Ok(vec![]);
+            }
+        };
+        let pairs: BTreeSet<(String, String)> = jobs
+            .into_iter()
+            .filter(|j| j.error.is_none() && !j.is_ripple())
+            .filter_map(|j| Some((j.query, j.destination?)))
+            .take(MAX_JOBS)
+            .collect();
+        Ok(pairs
+            .into_iter()
+            .map(|(query, dest)| JobRecord {
+                query,
+                destination: Some(dest),
+                user: None,
+            })
+            .collect())
     }
-}
-
-/// Views of every attached dataset, named `dataset.view`.
-async fn sqlite_views(app: &App) -> anyhow::Result<Vec<ViewDefinition>> {
-    let list = "SELECT name FROM pragma_database_list WHERE name NOT IN ('main', 'temp')";
-    let datasets = app.warehouse.query_rows(list, &[], 10_000).await?;
-    let mut views = Vec::new();
-    for ds in strings(&datasets, 0) {
-        let sql = format!("SELECT name, sql FROM \"{ds}\".sqlite_master WHERE type = 'view'");
-        let rows = app.warehouse.query_rows(&sql, &[], 100_000).await?;
-        for (name, sql) in strings(&rows, 0).into_iter().zip(strings(&rows, 1)) {
-            let sql = view_body(&sql);
-            views.push(ViewDefinition {
-                name: format!("{ds}.{name}"),
-                sql,
-            });
-        }
-    }
-    Ok(views)
-}
-
-/// Distinct (query, destination) pairs from the demo's JOBS-shaped history.
-async fn sqlite_jobs(app: &App, days: u32) -> anyhow::Result<Vec<JobRecord>> {
-    let since = app.clock.now() - Duration::days(i64::from(days));
-    let sql = "SELECT DISTINCT query, destination_table FROM region_us.jobs_by_project
-               WHERE destination_table IS NOT NULL AND state = 'DONE' AND error_result IS NULL
-                 AND creation_time >= @since";
-    let params = [("since", since.format("%Y-%m-%d %H:%M:%S").to_string())];
-    let rows = match app.warehouse.query_rows(sql, &params, MAX_JOBS).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::warn!(error = %e, "no job history for lineage");
-            return Ok(vec![]);
-        }
-    };
-    let pairs: BTreeSet<(String, String)> = strings(&rows, 0)
-        .into_iter()
-        .zip(strings(&rows, 1))
-        .collect();
-    Ok(pairs
-        .into_iter()
-        .map(|(query, dest)| JobRecord {
-            query,
-            destination: Some(dest),
-            user: None,
-        })
-        .collect())
-}
-
-/// SQLite keeps a view as its whole `CREATE VIEW` text, with the schema stripped from the
-/// name; BigQuery's `VIEWS.view_definition` is the SELECT alone. Hand lineage the SELECT,
-/// as BigQuery does, so the view's known name is its target.
-fn view_body(create: &str) -> String {
-    use sqlparser::ast::Statement;
-    let dialect = sqlparser::dialect::SQLiteDialect {};
-    match sqlparser::parser::Parser::parse_sql(&dialect, create).as_deref() {
-        Ok([Statement::CreateView(v)]) => v.query.to_string(),
-        _ => create.to_string(),
-    }
-}
-
-fn strings(rows: &Rows, col: usize) -> Vec<String> {
-    rows.rows
-        .iter()
-        .map(|r| {
-            r.get(col)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string()
-        })
-        .collect()
 }

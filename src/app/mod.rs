@@ -16,6 +16,7 @@ use crate::notify::dispatch::{self, Delivered};
 use crate::rules::{self, Monitor, RuleSet};
 use crate::store::{Applied, RunContext, Store};
 use crate::warehouse::Warehouse;
+use crate::warehouse::bigquery::BigQueryWarehouse;
 use crate::warehouse::sqlite::SqliteWarehouse;
 use std::sync::Arc;
 
@@ -66,7 +67,7 @@ impl App {
         secrets: &Secrets,
     ) -> anyhow::Result<App> {
         let rules = rules::load_dir(&config.resolve(&config.rules), &config);
-        let warehouse = open_warehouse(&config)?;
+        let warehouse = open_warehouse(&config, clock.clone()).await?;
         let store = Store::open(&config.resolve(&config.state.path)).await?;
         let notifiers = default_notifiers(&config, &store, secrets, clock.clone())?;
         Ok(App {
@@ -166,11 +167,17 @@ impl App {
     }
 }
 
-/// Opens the configured warehouse.
-pub fn open_warehouse(config: &Config) -> anyhow::Result<Arc<dyn Warehouse>> {
+/// Opens the configured warehouse; `clock` bounds BigQuery's per-monitor deadlines.
+pub async fn open_warehouse(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Arc<dyn Warehouse>> {
     match &config.warehouse {
         WarehouseConfig::Sqlite { path, .. } => {
             Ok(Arc::new(SqliteWarehouse::open(&config.resolve(path))?))
+        }
+        WarehouseConfig::Bigquery { .. } => {
+            Ok(Arc::new(BigQueryWarehouse::open(config, clock).await?))
         }
     }
 }

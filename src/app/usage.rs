@@ -17,6 +17,9 @@ impl App {
         }
         match &self.config.warehouse {
             WarehouseConfig::Sqlite { .. } => impact::queries::SQLITE.to_string(),
+            WarehouseConfig::Bigquery {
+                project, location, ..
+            } => impact::queries::bigquery(project, location),
         }
     }
 

@@ -41,10 +41,14 @@ pub struct Cli {
 pub enum Command {
     /// Validate the config and every rule without side effects.
     ///
-    /// Example: `ripple check rules` — prints `file:line:col: message` per problem.
+    /// Example: `ripple check rules` — prints `file:line:col: message` per problem;
+    /// `ripple check --dry-run` also dry-runs every monitor on the configured warehouse.
     Check {
         /// A rules folder or file (default: `rules` from the config).
         path: Option<PathBuf>,
+        /// Also dry-run every valid monitor on the warehouse: SQL errors, bytes it would read.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Run every monitor once, update incidents, send notifications.
     ///
@@ -93,7 +97,9 @@ pub fn main() -> ExitCode {
 
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Check { path } => Ok(check::run(&cli.config, path.as_deref())),
+        Command::Check { path, dry_run } => {
+            Ok(check::run(&cli.config, path.as_deref(), dry_run).await)
+        }
         Command::Run(args) => run::run(&cli.config, args).await,
         Command::Serve(args) => serve::run(&cli.config, args).await,
         Command::Demo(args) => demo::run(&cli.config, args).await,

@@ -31,8 +31,6 @@ pub struct ImpactConfig {
     pub top: usize,
     /// Replaces the default usage query (see [`queries`] for the columns it must return).
     pub usage_query: Option<String>,
-    /// BigQuery region of the job history (`us`, `eu`, …).
-    pub region: String,
     /// Users never listed as people to notify.
     pub exclude_users: Vec<String>,
     /// A failing monitor downstream of an incident updated this recently joins it.
@@ -48,7 +46,6 @@ impl Default for ImpactConfig {
             refresh_interval: Duration::from_secs(6 * 3600),
             top: 10,
             usage_query: None,
-            region: "us".into(),
             exclude_users: vec!["*.gserviceaccount.com".into()],
             group_window: Duration::from_secs(3600),
             weights: Weights::default(),

@@ -3,14 +3,16 @@
 //! excluding failed jobs and Ripple's own monitor jobs (labelled `ripple_monitor`).
 //! Override with `impact.usage_query` (same columns, same parameter).
 
-/// BigQuery: the project's job history in `region` (e.g. `us`, `eu`, `asia-northeast1`).
-pub fn bigquery(region: &str) -> String {
+/// BigQuery: the project's job history in the warehouse's location (`US`, `EU`,
+/// `asia-northeast1`, …).
+pub fn bigquery(project: &str, location: &str) -> String {
+    let region = location.to_lowercase();
     format!(
         "SELECT CONCAT(t.project_id, '.', t.dataset_id, '.', t.table_id) AS table_name,
        user_email,
        FORMAT_DATE('%F', DATE(creation_time)) AS day,
        COUNT(*) AS jobs
-FROM `region-{region}`.INFORMATION_SCHEMA.JOBS_BY_PROJECT, UNNEST(referenced_tables) AS t
+FROM `{project}`.`region-{region}`.INFORMATION_SCHEMA.JOBS_BY_PROJECT, UNNEST(referenced_tables) AS t
 WHERE creation_time >= TIMESTAMP(@since)
   AND state = 'DONE' AND error_result IS NULL
   AND NOT EXISTS (SELECT 1 FROM UNNEST(labels) AS l WHERE l.key = 'ripple_monitor')

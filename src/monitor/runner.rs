@@ -6,9 +6,10 @@
 use super::Outcome;
 use crate::clock::Clock;
 use crate::rules::Monitor;
-use crate::warehouse::{MonitorQuery, QueryError, Warehouse};
+use crate::warehouse::{MonitorQuery, ParamValue, QueryError, Warehouse};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// One finished run.
@@ -52,6 +53,8 @@ pub async fn run_one(warehouse: &dyn Warehouse, m: &Monitor, clock: &dyn Clock) 
         check: m.check.clone(),
         sample: m.sample,
         timeout: m.timeout,
+        service_account: m.service_account.clone(),
+        params: run_params(started_at),
     };
     let result = tokio::time::timeout(m.timeout + BACKSTOP, warehouse.run(&query))
         .await
@@ -63,4 +66,10 @@ pub async fn run_one(warehouse: &dyn Warehouse, m: &Monitor, clock: &dyn Clock) 
         finished_at: clock.now(),
         outcome: Outcome::from_result(result),
     }
+}
+
+/// The named parameters every run offers its SQL: `@run_time`, when the run started, so a
+/// monitor can say "orders older than an hour at run time" without reading the clock.
+pub fn run_params(started_at: DateTime<Utc>) -> BTreeMap<String, ParamValue> {
+    BTreeMap::from([("run_time".to_string(), ParamValue::Timestamp(started_at))])
 }

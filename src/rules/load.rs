@@ -32,6 +32,7 @@ struct RawMonitor {
     sql: Option<Spanned<String>>,
     sql_file: Option<Spanned<String>>,
     sample: Option<Spanned<u32>>,
+    service_account: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -159,6 +160,7 @@ impl Ctx<'_> {
         let mut errs = Vec::new();
         keep(&mut errs, self.check_id(&raw.id));
         keep(&mut errs, self.check_team(&raw.team));
+        keep(&mut errs, self.check_service_account(&raw));
         let severity = keep(&mut errs, self.severity(raw.severity.as_ref()));
         let schedule = keep(&mut errs, self.schedule(&raw.schedule));
         let grace = keep(
@@ -185,6 +187,7 @@ impl Ctx<'_> {
                 min_consecutive_failures: min_failures.max(1),
                 check: check?,
                 sample: sample?,
+                service_account: raw.service_account.as_ref().map(|s| s.to_string()),
                 file: self.file.to_path_buf(),
                 line: yaml::line_col(raw.id.span()).0,
                 col: yaml::line_col(raw.id.span()).1,
@@ -228,6 +231,42 @@ impl Ctx<'_> {
             None => format!("; known teams: {}", names.join(", ")),
         };
         Err(self.at(team, format!("unknown team `{}`{hint}", team.as_str())))
+    }
+
+    /// A rule may run only as a service account that `ripple.yaml` grants to its team:
+    /// otherwise any team could query as any identity Ripple can impersonate.
+    fn check_service_account(&self, raw: &RawMonitor) -> Result<(), Diagnostic> {
+        let Some(sa) = &raw.service_account else {
+            return Ok(());
+        };
+        // An unknown team is reported by `check_team` already: one problem, one message.
+        let Some(team) = self.cfg.team(&raw.team) else {
+            return Ok(());
+        };
+        let granted = &team.service_accounts;
+        if granted.iter().any(|g| g == sa.as_str()) {
+            return Ok(());
+        }
+        let hint = if granted.is_empty() {
+            format!(
+                "team `{}` is granted no service accounts (add them under the team's `service_accounts:` in ripple.yaml)",
+                raw.team.as_str()
+            )
+        } else {
+            format!(
+                "team `{}` is granted: {}",
+                raw.team.as_str(),
+                granted.join(", ")
+            )
+        };
+        Err(self.at(
+            sa,
+            format!(
+                "service account `{}` is not granted to team `{}`; {hint}",
+                sa.as_str(),
+                raw.team.as_str()
+            ),
+        ))
     }
 
     fn severity(&self, s: Option<&Spanned<String>>) -> Result<Severity, Diagnostic> {

@@ -97,6 +97,8 @@ pub struct Monitor {
     pub check: Check,
     /// Rows to fetch as a sample on failure; 0 = row count only (the default).
     pub sample: u32,
+    /// The service account the monitor runs as; always one granted to its team.
+    pub service_account: Option<String>,
     /// Where the monitor was defined, for messages and links.
     pub file: PathBuf,
     pub line: usize,

@@ -3,10 +3,15 @@
 //! A run returns the row count and nothing else unless the rule opts in to a small
 //! sample; Ripple never needs to see the data to know it is broken.
 
+pub mod bigquery;
+pub mod metadata;
 pub mod sqlite;
 
 use crate::rules::Check;
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use metadata::{JobRow, ViewRow};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// One monitor run, as the warehouse sees it.
@@ -18,6 +23,25 @@ pub struct MonitorQuery {
     /// Rows to return as a sample (0 = count only).
     pub sample: u32,
     pub timeout: Duration,
+    /// The service account to run as (impersonated); `None` runs as Ripple itself.
+    pub service_account: Option<String>,
+    /// Named parameters (`@run_time`); a warehouse binds those the SQL mentions.
+    pub params: BTreeMap<String, ParamValue>,
+}
+
+/// A named query parameter's value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamValue {
+    String(String),
+    Int64(i64),
+    Timestamp(DateTime<Utc>),
+}
+
+/// What a dry run tells us without running the query.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DryRun {
+    /// Bytes the query would read, where the warehouse knows (BigQuery does).
+    pub bytes_processed: Option<u64>,
 }
 
 /// What a completed run tells us.
@@ -76,5 +100,22 @@ pub trait Warehouse: Send + Sync {
         Err(QueryError::Sql(
             "this warehouse does not support metadata queries".into(),
         ))
+    }
+
+    /// Validates the query on the warehouse without running it.
+    async fn dry_run(&self, _query: &MonitorQuery) -> Result<DryRun, QueryError> {
+        Err(QueryError::Unavailable(
+            "this warehouse cannot dry-run queries".into(),
+        ))
+    }
+
+    /// Every view and its defining SQL (for lineage).
+    async fn views(&self) -> Result<Vec<ViewRow>, QueryError> {
+        Ok(vec![])
+    }
+
+    /// Query jobs created at or after `since` (for lineage and usage statistics).
+    async fn jobs(&self, _since: DateTime<Utc>) -> Result<Vec<JobRow>, QueryError> {
+        Ok(vec![])
     }
 }

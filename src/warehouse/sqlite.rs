@@ -5,11 +5,14 @@
 //! read-only even if validation were bypassed) and a timeout really stops the query
 //! through SQLite's interrupt, instead of leaving it burning a thread.
 
-use super::{MonitorQuery, QueryError, QueryResult, Rows, Warehouse};
+use super::metadata::{JobRow, ViewRow};
+use super::{DryRun, MonitorQuery, ParamValue, QueryError, QueryResult, Rows, Warehouse};
 use crate::rules::Check;
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags, types::ValueRef};
 use sqlparser::ast::{Expr, Statement, Value};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// A folder of `<dataset>.db` files.
@@ -61,9 +64,11 @@ const METADATA_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120
 #[async_trait]
 impl Warehouse for SqliteWarehouse {
     async fn run(&self, q: &MonitorQuery) -> Result<QueryResult, QueryError> {
-        let (check, sample) = (q.check.clone(), q.sample);
-        self.blocking(q.timeout, move |conn| execute(conn, &check, sample))
-            .await
+        let (check, sample, params) = (q.check.clone(), q.sample, q.params.clone());
+        self.blocking(q.timeout, move |conn| {
+            execute(conn, &check, sample, &params)
+        })
+        .await
     }
 
     async fn query_rows(
@@ -81,6 +86,61 @@ impl Warehouse for SqliteWarehouse {
             fetch_rows(conn, &sql, &params, limit).map_err(sql_error)
         })
         .await
+    }
+
+    /// The demo's job history: the JOBS-shaped table `region_us.jobs_by_project`
+    /// (arrays and labels as JSON text). None when the warehouse has no such table.
+    async fn jobs(&self, since: DateTime<Utc>) -> Result<Vec<JobRow>, QueryError> {
+        if !self.datasets().any(|d| d == "region_us") {
+            return Ok(vec![]);
+        }
+        let since = since.format("%Y-%m-%d %H:%M:%S").to_string();
+        self.blocking(METADATA_TIMEOUT, move |conn| {
+            read_jobs(conn, &since).map_err(sql_error)
+        })
+        .await
+    }
+
+    /// SQLite compiles the statement without running it; it cannot say what it would read.
+    async fn dry_run(&self, q: &MonitorQuery) -> Result<DryRun, QueryError> {
+        let conn = self
+            .connect()
+            .map_err(|e| QueryError::Unavailable(e.to_string()))?;
+        match &q.check {
+            Check::Rows { sql } => conn.prepare(sql.trim().trim_end_matches(';')).map(drop),
+            Check::Assert { sql } => {
+                return run_asserts(&conn, sql, false).map(|_| DryRun::default());
+            }
+        }
+        .map_err(sql_error)?;
+        Ok(DryRun::default())
+    }
+
+    /// Each dataset's views from its `sqlite_master`, defined by their SELECT.
+    async fn views(&self) -> Result<Vec<ViewRow>, QueryError> {
+        let conn = self
+            .connect()
+            .map_err(|e| QueryError::Unavailable(e.to_string()))?;
+        let mut out = Vec::new();
+        for dataset in self.datasets() {
+            let sql = format!(
+                "SELECT name, sql FROM \"{dataset}\".sqlite_master WHERE type = 'view' ORDER BY name"
+            );
+            let mut stmt = conn.prepare(&sql).map_err(sql_error)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .map_err(sql_error)?;
+            for row in rows {
+                let (name, create) = row.map_err(sql_error)?;
+                out.push(ViewRow {
+                    project: None,
+                    dataset: dataset.to_string(),
+                    name,
+                    sql: view_query(&create),
+                });
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -136,11 +196,86 @@ fn fetch_rows(
     Ok(out)
 }
 
-fn execute(conn: &Connection, check: &Check, sample: u32) -> Result<QueryResult, QueryError> {
-    match check {
-        Check::Rows { sql } => count_rows(conn, sql, sample).map_err(sql_error),
-        Check::Assert { sql } => run_asserts(conn, sql),
+const JOBS_SQL: &str = "SELECT job_id, user_email, query, destination_table, referenced_tables,
+        creation_time, statement_type, labels, error_result
+    FROM region_us.jobs_by_project
+    WHERE creation_time >= ?1 AND job_type = 'QUERY'
+    ORDER BY creation_time";
+
+fn read_jobs(conn: &Connection, since: &str) -> rusqlite::Result<Vec<JobRow>> {
+    let mut stmt = conn.prepare(JOBS_SQL)?;
+    let rows = stmt.query_map([since], |r| {
+        let refs: String = r.get(4)?;
+        let created: String = r.get(5)?;
+        let labels: String = r.get(7)?;
+        Ok(JobRow {
+            job_id: r.get(0)?,
+            user_email: r.get(1)?,
+            query: r.get(2)?,
+            destination: r.get(3)?,
+            referenced_tables: serde_json::from_str(&refs).unwrap_or_default(),
+            creation_time: chrono::NaiveDateTime::parse_from_str(&created, "%Y-%m-%d %H:%M:%S")
+                .map(|t| t.and_utc())
+                .unwrap_or_default(),
+            statement_type: r.get(6)?,
+            labels: serde_json::from_str(&labels).unwrap_or_default(),
+            error: r.get(8)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// The SELECT of a `CREATE VIEW … AS SELECT …` (the whole text if it does not parse), so
+/// that SQLite's views look like BigQuery's `view_definition`.
+fn view_query(create: &str) -> String {
+    let dialect = sqlparser::dialect::SQLiteDialect {};
+    match sqlparser::parser::Parser::parse_sql(&dialect, create).as_deref() {
+        Ok([Statement::CreateView(v)]) => v.query.to_string(),
+        _ => create.to_string(),
     }
+}
+
+fn execute(
+    conn: &Connection,
+    check: &Check,
+    sample: u32,
+    params: &BTreeMap<String, ParamValue>,
+) -> Result<QueryResult, QueryError> {
+    match check {
+        Check::Rows { sql } => count_rows(conn, sql, sample, params).map_err(sql_error),
+        Check::Assert { sql } => run_asserts(conn, sql, true),
+    }
+}
+
+/// Binds the run's named parameters (`@run_time`) that the statement uses. Timestamps
+/// are bound as `YYYY-MM-DD HH:MM:SS`, the text SQLite's own date functions produce.
+fn bind_params(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: &BTreeMap<String, ParamValue>,
+) -> rusqlite::Result<()> {
+    for i in 1..=stmt.parameter_count() {
+        let Some(name) = stmt.parameter_name(i).map(|n| n[1..].to_string()) else {
+            continue;
+        };
+        match params.get(&name) {
+            Some(ParamValue::String(s)) => stmt.raw_bind_parameter(i, s)?,
+            Some(ParamValue::Int64(n)) => stmt.raw_bind_parameter(i, n)?,
+            Some(ParamValue::Timestamp(t)) => {
+                stmt.raw_bind_parameter(i, t.format("%Y-%m-%d %H:%M:%S").to_string())?
+            }
+            None => {
+                let known: Vec<String> = params.keys().map(|k| format!("@{k}")).collect();
+                return Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_RANGE),
+                    Some(format!(
+                        "unknown parameter @{name}; a run offers {}",
+                        known.join(", ")
+                    )),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// SQLite's message, located as `line L, column C` of the monitor SQL rather than
@@ -163,10 +298,16 @@ fn sql_error(e: rusqlite::Error) -> QueryError {
 }
 
 /// Steps through the result counting rows; only the first `sample` are read.
-fn count_rows(conn: &Connection, sql: &str, sample: u32) -> rusqlite::Result<QueryResult> {
+fn count_rows(
+    conn: &Connection,
+    sql: &str,
+    sample: u32,
+    params: &BTreeMap<String, ParamValue>,
+) -> rusqlite::Result<QueryResult> {
     let mut stmt = conn.prepare(sql.trim().trim_end_matches(';'))?;
     let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
-    let mut rows = stmt.query([])?;
+    bind_params(&mut stmt, params)?;
+    let mut rows = stmt.raw_query();
     let mut out = QueryResult::default();
     while let Some(row) = rows.next()? {
         out.rows += 1;
@@ -193,8 +334,9 @@ fn row_json(row: &rusqlite::Row<'_>, names: &[String]) -> serde_json::Value {
 }
 
 /// SQLite has no `ASSERT`: each one becomes `SELECT CASE WHEN cond …` and the first
-/// false condition fails the check with the assertion's own message.
-fn run_asserts(conn: &Connection, sql: &str) -> Result<QueryResult, QueryError> {
+/// false condition fails the check with the assertion's own message. With `evaluate`
+/// false the probes are only compiled (a dry run).
+fn run_asserts(conn: &Connection, sql: &str, evaluate: bool) -> Result<QueryResult, QueryError> {
     let stmts = crate::rules::sql::parse(sql).map_err(|p| QueryError::Sql(p.message))?;
     for stmt in stmts {
         let Statement::Assert { condition, message } = stmt else {
@@ -203,6 +345,10 @@ fn run_asserts(conn: &Connection, sql: &str) -> Result<QueryResult, QueryError> 
             )));
         };
         let probe = format!("SELECT CASE WHEN {condition} THEN 1 ELSE 0 END");
+        if !evaluate {
+            conn.prepare(&probe).map_err(sql_error)?;
+            continue;
+        }
         let ok: i64 = conn
             .query_row(&probe, [], |r| r.get(0))
             .map_err(sql_error)?;
@@ -219,7 +365,7 @@ fn run_asserts(conn: &Connection, sql: &str) -> Result<QueryResult, QueryError> 
     Ok(QueryResult::default())
 }
 
-fn literal_text(e: &Expr) -> String {
+pub(crate) fn literal_text(e: &Expr) -> String {
     match e {
         Expr::Value(v) => match &v.value {
             Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => s.clone(),

@@ -1,12 +1,16 @@
 //! Ripple's one integration-test binary: every module drives the real crate end to end
 //! on loopback and temporary files only, with time from a manual clock.
 
+mod bigquery;
+mod bigquery_fake;
 mod check;
 mod demo;
+mod fake_bigquery;
 mod fake_github;
 mod github;
 mod impact;
 mod lineage;
+mod metadata;
 mod outbox;
 mod runner;
 mod scheduler;

@@ -20,9 +20,12 @@ use crate::warehouse::bigquery::BigQueryWarehouse;
 use crate::warehouse::sqlite::SqliteWarehouse;
 use std::sync::Arc;
 
+pub use silences::{MAX_SILENCE, SilenceError};
+
 mod impact;
 mod lineage;
 pub mod scheduler;
+mod silences;
 mod usage;
 
 /// A configured Ripple: rules loaded, warehouse and store open.
@@ -144,10 +147,16 @@ impl App {
             Some(c) => self.upstream_incident(c, m).await?,
             None => None,
         };
+        let silenced = self
+            .store
+            .silence_for(&m.id, self.clock.now())
+            .await?
+            .is_some();
         let run = RunContext {
             destinations: &destinations,
             impact: impact.as_ref(),
             upstream,
+            silenced,
         };
         self.store
             .process_run(m, &self.policy(m), report, &run)

@@ -1,4 +1,5 @@
-//! The command line: `ripple check | run | serve | demo | incidents | impact | lineage`.
+//! The command line: `ripple check | run | serve | demo | incidents | impact | lineage |
+//! silence | unsilence | silences`.
 //!
 //! Exit codes: 0 ok; 1 findings (`check` found problems, `run --once
 //! --fail-on-incident` saw an open incident); 2 usage or configuration error.
@@ -9,6 +10,7 @@ mod impact;
 mod lineage;
 mod run;
 mod serve;
+mod silence;
 
 use crate::config::Config;
 use clap::{Parser, Subcommand};
@@ -71,6 +73,19 @@ pub enum Command {
     /// Example: `ripple lineage down shop.orders --format mermaid`.
     #[command(subcommand)]
     Lineage(crate::lineage::cli::LineageCommand),
+    /// Hold back a monitor's notifications for a while (it keeps running).
+    ///
+    /// Example: `ripple silence orders_without_payment 2h backfill in progress`.
+    Silence(silence::SilenceArgs),
+    /// End a monitor's silences now.
+    ///
+    /// Example: `ripple unsilence orders_without_payment`.
+    Unsilence {
+        /// The monitor's id.
+        monitor: String,
+    },
+    /// List the silences in force.
+    Silences,
     /// List incidents from the state store.
     ///
     /// Example: `ripple incidents --all`.
@@ -105,6 +120,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(&cli.config, args).await,
         Command::Incidents { all } => run::list_incidents(&cli.config, all).await,
         Command::Impact(args) => impact::run(&cli.config, args).await,
+        Command::Silence(args) => silence::silence(&cli.config, args).await,
+        Command::Unsilence { monitor } => silence::unsilence(&cli.config, &monitor).await,
+        Command::Silences => silence::list(&cli.config).await,
         Command::Lineage(cmd) => lineage::run(&cli.config, cmd).await,
     }
 }

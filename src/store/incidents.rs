@@ -56,6 +56,8 @@ pub struct RunContext<'a> {
     pub impact: Option<&'a crate::impact::ImpactReport>,
     /// An open incident upstream of this monitor's tables (lineage inhibition).
     pub upstream: Option<i64>,
+    /// The monitor is silenced: incidents change as usual, nobody is told.
+    pub silenced: bool,
 }
 
 impl Store {
@@ -286,6 +288,13 @@ impl Change<'_, '_> {
         .bind(self.now())
         .fetch_one(&mut **self.tx)
         .await?;
+        if self.ctx.silenced {
+            // Never announced: the first unsilenced run is due a reminder at once.
+            sqlx::query("UPDATE incidents SET last_notified_at = 0 WHERE id = $1")
+                .bind(id)
+                .execute(&mut **self.tx)
+                .await?;
+        }
         self.event(id, EventKind::Opened).await?;
         Ok(id)
     }
@@ -308,7 +317,7 @@ impl Change<'_, '_> {
         .bind(outcome)
         .bind(i64::from(failures))
         .bind(self.now())
-        .bind(i64::from(tell.is_some()))
+        .bind(i64::from(tell.is_some() && !self.ctx.silenced))
         .execute(&mut **self.tx)
         .await?;
         match tell {
@@ -361,7 +370,9 @@ impl Change<'_, '_> {
 
     async fn insert_event(&mut self, id: i64, kind: &str) -> anyhow::Result<i64> {
         let detail = match kind {
-            "also_affected" => format!("{}: {}", self.m.id, self.report.outcome.summary()),
+            k if k.starts_with("also_affected") => {
+                format!("{}: {}", self.m.id, self.report.outcome.summary())
+            }
             _ => self.report.outcome.summary(),
         };
         let event_id = sqlx::query_scalar(
@@ -376,8 +387,14 @@ impl Change<'_, '_> {
         Ok(event_id)
     }
 
-    /// A timeline entry people are told about: one outbox row per destination.
+    /// A timeline entry people are told about: one outbox row per destination, unless
+    /// the monitor is silenced (then the timeline says so and nobody is told).
     async fn event(&mut self, id: i64, kind: EventKind) -> anyhow::Result<()> {
+        if self.ctx.silenced {
+            self.insert_event(id, &format!("{} (silenced)", kind.as_str()))
+                .await?;
+            return Ok(());
+        }
         let event_id = self.insert_event(id, kind.as_str()).await?;
         let opened_at: i64 = sqlx::query_scalar("SELECT opened_at FROM incidents WHERE id = $1")
             .bind(id)

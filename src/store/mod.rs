@@ -9,10 +9,12 @@
 
 mod incidents;
 mod outbox;
+mod silences;
 mod usage;
 
 pub use incidents::{Applied, IncidentRow, MonitorInfo, RunContext};
 pub use outbox::OutboxItem;
+pub use silences::Silence;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -26,6 +28,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("schema_v1.sql")),
     (2, include_str!("schema_v2_github.sql")),
     (3, include_str!("schema_v3_impact.sql")),
+    (6, include_str!("schema_v6_silences.sql")),
 ];
 
 /// The state store.

@@ -14,4 +14,5 @@ mod metadata;
 mod outbox;
 mod runner;
 mod scheduler;
+mod silences;
 mod support;

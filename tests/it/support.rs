@@ -74,6 +74,10 @@ impl Demo {
         self.console = console;
     }
 
+    pub fn clock_now(&self) -> chrono::DateTime<Utc> {
+        ripple::clock::Clock::now(&self.clock)
+    }
+
     pub fn take_console(&self) -> String {
         let mut buf = self.console.lock().unwrap();
         String::from_utf8(std::mem::take(&mut *buf)).unwrap()

@@ -36,33 +36,54 @@ fn main() {
         usage.len(),
         started.elapsed().as_secs_f64()
     );
-    let starts = starts();
-    let walk = measure(&starts, |t| {
+    let mut missed = Vec::new();
+    // Random tables, and staging tables (each domain's sources): monitors mostly watch
+    // upstream tables, whose blast radius is the largest.
+    for (label, starts) in [
+        ("random tables", starts(false)),
+        ("staging tables", starts(true)),
+    ] {
+        let p99 = scenario(label, &graph, &usage, &starts);
+        if p99 >= TARGET_P99 {
+            missed.push(format!("{label}: impact p99 {p99:?} >= {TARGET_P99:?}"));
+        }
+    }
+    if !missed.is_empty() {
+        for m in missed {
+            eprintln!("TARGET MISSED: {m}");
+        }
+        std::process::exit(1);
+    }
+    println!("impact target met");
+}
+
+/// Times the bare walk (baseline) and the full report from the same start tables.
+fn scenario(label: &str, graph: &LineageGraph, usage: &UsageIndex, starts: &[String]) -> Duration {
+    let walk = measure(starts, |t| {
         std::hint::black_box(graph.for_each_downstream(t, None, |_, _| {}));
     });
     let opts = options();
-    let mut reached = 0usize;
-    let full = measure(&starts, |t| {
-        let r = report::build(&[t.to_string()], &graph, &usage, &opts);
-        reached += r.total_downstream;
+    let mut reached = Vec::with_capacity(starts.len());
+    let full = measure(starts, |t| {
+        let r = report::build(&[t.to_string()], graph, usage, &opts);
+        reached.push(r.total_downstream);
     });
+    reached.sort_unstable();
     println!(
-        "mean downstream tables per broken table: {}",
-        reached / QUERIES
+        "-- {label}: downstream tables per broken table: mean {}, p99 {}, max {}",
+        reached.iter().sum::<usize>() / reached.len(),
+        reached[reached.len() * 99 / 100],
+        reached[reached.len() - 1]
     );
     print("baseline: downstream walk only", &walk);
     print("impact report (rank + top 10 + people)", &full);
     let p99 = percentile(&full, 99);
     println!(
         "p99 ratio report/walk: {:.2}x; target p99 < {} ms",
-        p99.as_secs_f64() / percentile(&walk, 99).as_secs_f64(),
+        p99.as_secs_f64() / percentile(&walk, 99).as_secs_f64().max(1e-9),
         TARGET_P99.as_millis()
     );
-    if p99 >= TARGET_P99 {
-        eprintln!("TARGET MISSED: impact p99 {p99:?} >= {TARGET_P99:?}");
-        std::process::exit(1);
-    }
-    println!("impact target met");
+    p99
 }
 
 fn graph() -> LineageGraph {
@@ -116,10 +137,15 @@ fn options() -> ReportOptions {
     }
 }
 
-fn starts() -> Vec<String> {
+/// Start tables: uniformly random, or staging (the first 300 of each 1,000-table domain).
+fn starts(staging: bool) -> Vec<String> {
     let mut rng = Rng::new(99);
     (0..QUERIES)
-        .map(|_| big_table_name(rng.below(TABLES) as u32))
+        .map(|_| {
+            let t = rng.below(TABLES);
+            let t = if staging { t - t % 1000 + t % 300 } else { t };
+            big_table_name(t as u32)
+        })
         .collect()
 }
 

@@ -335,8 +335,10 @@ fn human(d: chrono::Duration) -> String {
 
 /// What the console shows in place of the issue when GitHub is not configured.
 pub fn preview(n: &Notification, repo: Option<&str>, slack_channel: Option<&str>) -> String {
+    let impact = n.impact.as_ref().map(Impact::from);
     let ctx = IssueContext {
         slack_channel,
+        impact: impact.as_ref(),
         ..Default::default()
     };
     let mut out = String::new();

@@ -39,6 +39,12 @@ pub fn text(r: &ImpactReport) -> String {
 
 /// `Impact of a break in shop.orders: 7 downstream tables (top 5 shown)`.
 pub fn headline(r: &ImpactReport) -> String {
+    if r.total_downstream == 0 {
+        return format!(
+            "Impact of a break in {}: nothing downstream is known (no lineage below it)",
+            r.broken.join(", ")
+        );
+    }
     let shown = if r.impacted.len() < r.total_downstream {
         format!(" (top {} shown)", r.impacted.len())
     } else {

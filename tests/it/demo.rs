@@ -1,6 +1,6 @@
 //! The demo's incident lifecycle: open, stay quiet, remind, resolve, survive restarts.
 
-use super::support::{Demo, repo};
+use super::support::{Demo, decision, repo};
 use chrono::Duration;
 use ripple::incident::{Condition, Decision, UpdateReason};
 
@@ -53,12 +53,7 @@ async fn a_second_run_opens_nothing_and_says_nothing() {
         condition: Condition::Failing,
         notify: None,
     };
-    let r = s
-        .results
-        .iter()
-        .find(|r| r.report.monitor_id == "orders_without_payment")
-        .unwrap();
-    assert_eq!(r.applied.decision, quiet);
+    assert_eq!(decision(&s, "orders_without_payment"), quiet);
 }
 
 #[tokio::test]
@@ -118,12 +113,10 @@ async fn fixing_the_data_resolves_and_a_relapse_opens_a_new_incident() {
     demo.warehouse_exec("loyalty", "DELETE FROM point_grants WHERE id >= 9001");
     demo.clock.advance(Duration::minutes(30));
     let s = demo.app.run_once().await.unwrap();
-    let r = s
-        .results
-        .iter()
-        .find(|r| r.report.monitor_id == "point_grants_reference_orders")
-        .unwrap();
-    assert_eq!(r.applied.decision, Decision::Resolve);
+    assert_eq!(
+        decision(&s, "point_grants_reference_orders"),
+        Decision::Resolve
+    );
     let console = demo.take_console();
     assert!(
         console.contains(&format!(
@@ -140,15 +133,7 @@ async fn fixing_the_data_resolves_and_a_relapse_opens_a_new_incident() {
             .unwrap()
             .is_none()
     );
-    let timeline: Vec<String> = demo
-        .app
-        .store
-        .timeline(first.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(_, k, _)| k)
-        .collect();
+    let timeline = demo.timeline_kinds(first.id).await;
     assert_eq!(timeline, ["opened", "resolved"]);
 
     demo.warehouse_exec(

@@ -1,6 +1,6 @@
 //! Impact ranking on the demo: usage statistics from the JOBS-shaped history.
 
-use super::support::Demo;
+use super::support::{Demo, decision};
 use chrono::Duration;
 use ripple::incident::Decision;
 
@@ -61,14 +61,7 @@ async fn a_downstream_monitor_failing_with_its_upstream_joins_its_incident() {
     // marts.daily_revenue is built from shop.orders: break it too.
     demo.warehouse_exec("marts", "DELETE FROM daily_revenue");
     let s = demo.app.run_once().await.unwrap();
-    let decision = |id: &str| {
-        s.results
-            .iter()
-            .find(|r| r.report.monitor_id == id)
-            .unwrap()
-            .applied
-            .decision
-    };
+    let decision = |id: &str| decision(&s, id);
     let upstream = demo
         .app
         .store
@@ -90,15 +83,7 @@ async fn a_downstream_monitor_failing_with_its_upstream_joins_its_incident() {
             .unwrap()
             .is_none()
     );
-    let kinds: Vec<String> = demo
-        .app
-        .store
-        .timeline(upstream.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(_, k, _)| k)
-        .collect();
+    let kinds = demo.timeline_kinds(upstream.id).await;
     assert_eq!(kinds, ["opened", "also_affected"]);
     let console = demo.take_console();
     assert_eq!(console.matches("ALSO AFFECTED").count(), 1, "{console}");
@@ -124,14 +109,7 @@ async fn once_the_upstream_recovers_a_still_failing_downstream_opens_its_own() {
     demo.warehouse_exec("loyalty", "DELETE FROM point_grants WHERE id >= 9001");
     demo.clock.advance(Duration::minutes(30));
     let s = demo.app.run_once().await.unwrap();
-    let decision = |id: &str| {
-        let r = s
-            .results
-            .iter()
-            .find(|r| r.report.monitor_id == id)
-            .unwrap();
-        r.applied.decision
-    };
+    let decision = |id: &str| decision(&s, id);
     assert_eq!(decision("orders_without_payment"), Decision::Resolve);
     assert_eq!(decision("point_grants_reference_orders"), Decision::Resolve);
     let d = decision("daily_revenue_not_empty");

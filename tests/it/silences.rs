@@ -34,15 +34,7 @@ async fn a_silenced_failure_opens_quietly_and_is_announced_when_the_silence_ends
         2,
         "the other failures are still told"
     );
-    let kinds: Vec<String> = demo
-        .app
-        .store
-        .timeline(open.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(_, k, _)| k)
-        .collect();
+    let kinds = demo.timeline_kinds(open.id).await;
     assert_eq!(kinds, ["opened (silenced)"]);
 
     demo.clock.advance(Duration::minutes(30));

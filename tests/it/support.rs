@@ -78,6 +78,12 @@ impl Demo {
         ripple::clock::Clock::now(&self.clock)
     }
 
+    /// The kinds of an incident's timeline entries, oldest first.
+    pub async fn timeline_kinds(&self, incident_id: i64) -> Vec<String> {
+        let timeline = self.app.store.timeline(incident_id).await.unwrap();
+        timeline.into_iter().map(|(_, kind, _)| kind).collect()
+    }
+
     pub fn take_console(&self) -> String {
         let mut buf = self.console.lock().unwrap();
         String::from_utf8(std::mem::take(&mut *buf)).unwrap()
@@ -115,4 +121,12 @@ async fn app(cfg: Config, clock: &ManualClock) -> (App, Arc<Mutex<Vec<u8>>>) {
         .unwrap();
     app.set_notifiers(notifiers);
     (app, buf)
+}
+
+/// What a run decided for one monitor.
+pub fn decision(s: &ripple::app::RunSummary, monitor_id: &str) -> ripple::incident::Decision {
+    let r = s.results.iter().find(|r| r.report.monitor_id == monitor_id);
+    r.unwrap_or_else(|| panic!("{monitor_id} did not run"))
+        .applied
+        .decision
 }

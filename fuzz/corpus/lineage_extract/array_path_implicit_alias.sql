@@ -1,2 +1,0 @@
-SELECT e.name
-FROM ds.events, events.params AS e

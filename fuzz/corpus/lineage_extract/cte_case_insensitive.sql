@@ -1,2 +1,0 @@
-WITH Daily AS (SELECT * FROM ds.Events)
-SELECT * FROM DAILY JOIN daily USING (id)

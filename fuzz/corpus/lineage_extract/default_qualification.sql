@@ -1,2 +1,0 @@
-SELECT * FROM t1 JOIN other_ds.t2 USING (id) JOIN x.y.t3 USING (id);
-INSERT INTO out SELECT 1

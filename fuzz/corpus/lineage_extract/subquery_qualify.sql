@@ -1,4 +1,0 @@
-SELECT *
-FROM ds.events
-WHERE TRUE
-QUALIFY ROW_NUMBER() OVER (PARTITION BY id ORDER BY ts DESC) <= (SELECT keep FROM ds.settings)

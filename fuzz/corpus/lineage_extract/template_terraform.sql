@@ -1,3 +1,0 @@
-CREATE OR REPLACE VIEW `${project_id}.${dataset}.report` AS
-SELECT * FROM `${project_id}.raw.events`
-WHERE env = '${environment}'

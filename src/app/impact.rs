@@ -22,10 +22,7 @@ impl App {
         let graph = self.lineage_graph().await;
         let usage = self.usage_index().await;
         match (graph, usage) {
-            (Ok(graph), Ok(usage)) => Some(ImpactContext {
-                graph,
-                usage: Arc::new(usage),
-            }),
+            (Ok(graph), Ok(usage)) => Some(ImpactContext { graph, usage }),
             (Err(e), _) | (_, Err(e)) => {
                 tracing::warn!(error = %e, "impact analysis unavailable for this run");
                 None

@@ -38,6 +38,8 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// The lineage graph, built on first use and on each refresh.
     lineage: tokio::sync::RwLock<Option<Arc<crate::lineage::graph::LineageGraph>>>,
+    /// The ranked usage statistics, loaded on first use and swapped on each refresh.
+    usage: tokio::sync::RwLock<Option<Arc<crate::impact::UsageIndex>>>,
 }
 
 /// One monitor's run and what it did to its incident.
@@ -81,6 +83,7 @@ impl App {
             notifiers,
             clock,
             lineage: Default::default(),
+            usage: Default::default(),
         })
     }
 

@@ -5,6 +5,7 @@ use crate::config::WarehouseConfig;
 use crate::impact::{self, UsageIndex, UsageRow};
 use crate::warehouse::{QueryError, Rows};
 use chrono::{Duration, NaiveDate};
+use std::sync::Arc;
 
 /// At most this many (table, user, day) rows are read per refresh.
 const MAX_USAGE_ROWS: usize = 2_000_000;
@@ -35,7 +36,9 @@ impl App {
             .map_err(|e| anyhow::anyhow!("the usage query failed: {e}"))?;
         let stats = impact::usage::aggregate(&usage_rows(&rows)?);
         self.store.save_usage(&stats, now).await?;
-        Ok(stats.len())
+        let tables = stats.len();
+        *self.usage.write().await = Some(Arc::new(UsageIndex::new(stats, Some(now))));
+        Ok(tables)
     }
 
     /// Refreshes when the cache is older than `impact.refresh_interval` (or empty).
@@ -55,10 +58,16 @@ impl App {
         Ok(true)
     }
 
-    /// The cached statistics, ranked.
-    pub async fn usage_index(&self) -> anyhow::Result<UsageIndex> {
+    /// The cached statistics, ranked: loaded from the store once, then kept in memory
+    /// and swapped on each refresh (ranking them is the costly part).
+    pub async fn usage_index(&self) -> anyhow::Result<Arc<UsageIndex>> {
+        if let Some(idx) = self.usage.read().await.clone() {
+            return Ok(idx);
+        }
         let (stats, at) = self.store.load_usage().await?;
-        Ok(UsageIndex::new(stats, at))
+        let idx = Arc::new(UsageIndex::new(stats, at));
+        *self.usage.write().await = Some(idx.clone());
+        Ok(idx)
     }
 }
 

@@ -87,11 +87,9 @@ pub fn build_client(api_url: &str) -> anyhow::Result<Arc<SlackHyperClient>> {
         .https_or_http()
         .enable_http1()
         .build();
-    let mut url = api_url.to_string();
-    if !url.ends_with('/') {
-        url.push('/');
-    }
-    let connector = SlackClientHyperConnector::with_connector(https).with_slack_api_url(&url);
+    // The connector joins `{base}/{method}`: no trailing slash, or Slack sees `//`.
+    let url = api_url.trim_end_matches('/');
+    let connector = SlackClientHyperConnector::with_connector(https).with_slack_api_url(url);
     Ok(Arc::new(SlackClient::new(connector)))
 }
 
@@ -276,6 +274,7 @@ impl Api {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use slack_morphism::errors::{SlackClientApiError, SlackRateLimitError};
 
     #[test]
     fn api_errors_keep_their_code_and_rate_limits_their_wait() {

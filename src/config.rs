@@ -127,14 +127,66 @@ pub struct TeamConfig {
     /// Service accounts the team's rules may run as (`service_account:` in a rule).
     #[serde(default)]
     pub service_accounts: Vec<String>,
+    /// Slack user-group ids (`S…`) invited to the team's incident channels and mentioned.
+    #[serde(default)]
+    pub slack_user_groups: Vec<String>,
+    /// Overrides `slack.invite_consumers` for this team.
+    #[serde(default)]
+    pub slack_invite_consumers: Option<bool>,
 }
 
 /// Slack section; its presence turns Slack on (tokens come from the environment).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SlackConfig {
+    /// Web API base (`https://slack.com/api/`), a proxy or a test server.
     #[serde(default = "default_slack_api")]
     pub api_url: String,
+    /// How `/ripple` reaches Ripple: `http` (a public URL) or `socket` (Socket Mode).
+    #[serde(default)]
+    pub mode: SlackMode,
+    /// Which incidents get their own channel; the others post in the team's channel.
+    #[serde(default)]
+    pub escalate: EscalatePolicy,
+    /// User-group ids (`S…`) invited to every incident channel.
+    #[serde(default)]
+    pub invite_user_groups: Vec<String>,
+    /// Invite the impact report's top consumers whose e-mail maps to a Slack user
+    /// (teams may override with `slack_invite_consumers`).
+    #[serde(default)]
+    pub invite_consumers: bool,
+    /// Ranked impacted tables shown in the incident message; the rest are summarised.
+    #[serde(default = "default_impact_top")]
+    pub impact_top: usize,
+}
+
+/// How slash commands and button clicks arrive.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SlackMode {
+    /// Slack POSTs to `/slack/commands` and `/slack/interactivity` (signed).
+    #[default]
+    Http,
+    /// Ripple dials out over a WebSocket with `SLACK_APP_TOKEN`; no public URL.
+    Socket,
+}
+
+/// Incidents that get a dedicated channel: a listed severity, or impact at least this high.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EscalatePolicy {
+    pub severities: Vec<String>,
+    /// The best impacted table's score (0–1); absent = impact never escalates.
+    pub min_impact_score: Option<f64>,
+}
+
+impl Default for EscalatePolicy {
+    fn default() -> Self {
+        EscalatePolicy {
+            severities: vec!["critical".into(), "high".into()],
+            min_impact_score: Some(0.5),
+        }
+    }
 }
 
 /// GitHub section; its presence turns GitHub on (tokens come from the environment).
@@ -223,6 +275,9 @@ fn default_state_path() -> PathBuf {
 fn default_slack_api() -> String {
     "https://slack.com/api/".into()
 }
+fn default_impact_top() -> usize {
+    5
+}
 fn default_github_api() -> String {
     "https://api.github.com".into()
 }
@@ -304,6 +359,7 @@ impl Config {
             }
         }
         out.extend(self.validate_github());
+        out.extend(self.validate_slack());
         if self.defaults.concurrency == 0 {
             out.push(Diagnostic::new(
                 &self.path,
@@ -337,6 +393,32 @@ impl Config {
                     ));
                 }
             }
+        }
+        msgs.into_iter()
+            .map(|m| Diagnostic::new(&self.path, 1, 1, m))
+            .collect()
+    }
+
+    /// Escalation severities must be real severities: a typo would silently never escalate.
+    fn validate_slack(&self) -> Vec<Diagnostic> {
+        let Some(slack) = &self.slack else {
+            return Vec::new();
+        };
+        let mut msgs = Vec::new();
+        for s in &slack.escalate.severities {
+            if crate::rules::Severity::parse(s).is_none() {
+                msgs.push(format!(
+                    "slack.escalate.severities: `{s}` is not a severity ({})",
+                    crate::rules::Severity::NAMES.join(", ")
+                ));
+            }
+        }
+        if let Some(score) = slack.escalate.min_impact_score
+            && !(0.0..=1.0).contains(&score)
+        {
+            msgs.push(format!(
+                "slack.escalate.min_impact_score must be between 0 and 1, not {score}"
+            ));
         }
         msgs.into_iter()
             .map(|m| Diagnostic::new(&self.path, 1, 1, m))
@@ -507,6 +589,27 @@ mod tests {
             "{}",
             err[0]
         );
+    }
+
+    #[test]
+    fn slack_section_defaults_and_mistakes() {
+        let text = format!("{MINIMAL}slack: {{}}\n");
+        let cfg = Config::parse(Path::new("r.yaml"), &text).unwrap();
+        let slack = cfg.slack.unwrap();
+        assert_eq!(slack.mode, SlackMode::Http);
+        assert_eq!(slack.escalate.severities, ["critical", "high"]);
+        assert_eq!(slack.impact_top, 5);
+        let bad = format!(
+            "{MINIMAL}slack:\n  mode: socket\n  escalate: {{ severities: [urgent], min_impact_score: 2 }}\n"
+        );
+        let err = Config::parse(Path::new("r.yaml"), &bad).unwrap_err();
+        assert!(
+            err[0].message.contains("`urgent` is not a severity"),
+            "{err:?}"
+        );
+        assert!(err[1].message.contains("between 0 and 1"), "{err:?}");
+        let typo = format!("{MINIMAL}slack:\n  escalte: {{}}\n");
+        assert!(Config::parse(Path::new("r.yaml"), &typo).is_err());
     }
 
     #[test]

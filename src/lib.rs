@@ -18,6 +18,7 @@ pub mod notify;
 pub mod render;
 pub mod rules;
 pub mod server;
+pub mod slack;
 pub mod store;
 pub mod warehouse;
 pub mod yaml;

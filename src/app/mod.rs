@@ -14,16 +14,19 @@ use crate::notify::Notifier;
 use crate::notify::console::ConsoleNotifier;
 use crate::notify::dispatch::{self, Delivered};
 use crate::rules::{self, Monitor, RuleSet};
+use crate::slack::SlackNotifier;
 use crate::store::{Applied, RunContext, Store};
 use crate::warehouse::Warehouse;
 use crate::warehouse::bigquery::BigQueryWarehouse;
 use crate::warehouse::sqlite::SqliteWarehouse;
 use std::sync::Arc;
 
+pub use manual::IncidentError;
 pub use silences::{MAX_SILENCE, SilenceError};
 
 mod impact;
 mod lineage;
+mod manual;
 pub mod scheduler;
 mod silences;
 mod usage;
@@ -202,7 +205,10 @@ fn default_notifiers(
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Vec<Arc<dyn Notifier>>> {
     let mut out: Vec<Arc<dyn Notifier>> = Vec::new();
-    if config.slack.is_none() || config.github.is_none() {
+    // Slack needs its section and a bot token; with the section alone the console
+    // shows the Block Kit it would post.
+    let slack_ready = config.slack.is_some() && secrets.slack_bot_token.is_some();
+    if !slack_ready || config.github.is_none() {
         let mut console = match config.notify.console.as_str() {
             "stdout" => ConsoleNotifier::stdout(),
             path => ConsoleNotifier::file(&config.resolve(path.as_ref()))?,
@@ -210,7 +216,14 @@ fn default_notifiers(
         if config.github.is_none() {
             console = console.with_github_preview(&config.teams);
         }
+        if let Some(slack) = config.slack.as_ref().filter(|_| !slack_ready) {
+            console = console.with_slack_preview(slack.impact_top);
+        }
         out.push(Arc::new(console));
+    }
+    if slack_ready {
+        let slack = SlackNotifier::from_config(config, secrets, store.clone(), clock.clone())?;
+        out.push(Arc::new(slack));
     }
     if config.github.is_some() {
         let gh = GithubNotifier::from_config(config, secrets, store.clone(), clock)?;

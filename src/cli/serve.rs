@@ -33,7 +33,9 @@ pub async fn run(config: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         listener.local_addr()?,
         app.rules.monitors.len()
     );
-    let http = axum::serve(listener, crate::server::router()).with_graceful_shutdown(shutdown());
+    tokio::spawn(crate::slack::socket::run(app.clone()));
+    let http = axum::serve(listener, crate::server::router(app.clone()))
+        .with_graceful_shutdown(shutdown());
     tokio::select! {
         r = http => r?,
         r = schedule_forever(app) => r?,

@@ -14,6 +14,9 @@ pub struct ConsoleNotifier {
     /// When GitHub is not configured: team → (repo, Slack channel), to show the issue
     /// an opened incident would get.
     github_preview: Option<Vec<TeamConfig>>,
+    /// When Slack is configured without a token: the Block Kit it would post
+    /// (`impact_top` ranked tables).
+    slack_preview: Option<usize>,
 }
 
 impl ConsoleNotifier {
@@ -37,12 +40,19 @@ impl ConsoleNotifier {
         ConsoleNotifier {
             sink: Mutex::new(w),
             github_preview: None,
+            slack_preview: None,
         }
     }
 
     /// Also prints the GitHub issue each opened incident would get (no token needed).
     pub fn with_github_preview(mut self, teams: &[TeamConfig]) -> Self {
         self.github_preview = Some(teams.to_vec());
+        self
+    }
+
+    /// Also prints the Slack Block Kit of each notification (no token needed).
+    pub fn with_slack_preview(mut self, impact_top: usize) -> Self {
+        self.slack_preview = Some(impact_top);
         self
     }
 
@@ -55,6 +65,10 @@ impl ConsoleNotifier {
             text.push('\n');
             text.push_str(&crate::github::body::preview(n, repo, slack));
         }
+        if let Some(top) = self.slack_preview {
+            text.push('\n');
+            text.push_str(&slack_preview(n, top));
+        }
         text
     }
 
@@ -63,6 +77,28 @@ impl ConsoleNotifier {
         let buf = Arc::new(Mutex::new(Vec::new()));
         (Self::to_writer(Box::new(SharedBuf(buf.clone()))), buf)
     }
+}
+
+/// The Block Kit JSON Slack would get: the root message on opening, a thread reply
+/// otherwise.
+fn slack_preview(n: &Notification, impact_top: usize) -> String {
+    use crate::slack::blocks;
+    let msg = match n.event {
+        EventKind::Opened => {
+            let ctx = blocks::Context {
+                owners: n.owners.iter().map(|o| blocks::escape(o)).collect(),
+                impact_top,
+                ..Default::default()
+            };
+            blocks::incident(n, &ctx, None)
+        }
+        _ => blocks::thread_update(n),
+    };
+    let json = serde_json::json!({"text": msg.text, "blocks": msg.blocks});
+    format!(
+        "slack (preview: SLACK_BOT_TOKEN is not set):\n{}",
+        serde_json::to_string_pretty(&json).unwrap_or_default()
+    )
 }
 
 struct SharedBuf(Arc<Mutex<Vec<u8>>>);

@@ -77,6 +77,7 @@ impl Store {
         let now = report.finished_at;
         let decision = incident::triage(open.as_ref(), failures, &report.outcome, policy, now);
         let decision = incident::inhibit(decision, ctx.upstream);
+        let decision = super::manual::quiet_if_acked(&mut tx, open.as_ref(), decision).await?;
         let mut change = Change {
             tx: &mut tx,
             m,

@@ -8,6 +8,7 @@
 //! two processes race.
 
 mod incidents;
+mod manual;
 mod outbox;
 mod silences;
 mod usage;
@@ -28,6 +29,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("schema_v1.sql")),
     (2, include_str!("schema_v2_github.sql")),
     (3, include_str!("schema_v3_impact.sql")),
+    (4, include_str!("schema_v4_slack.sql")),
     (6, include_str!("schema_v6_silences.sql")),
 ];
 

@@ -1,0 +1,144 @@
+//! What `/ripple` and the incident buttons do, whichever way they arrive (HTTP or
+//! Socket Mode).
+//!
+//! Slack wants an answer within 3 seconds. Quick commands (store reads and writes) are
+//! answered directly; slow ones (a monitor run, lineage, a channel to create) are
+//! acknowledged at once and answered later through the request's `response_url`.
+
+use super::SlackNotifier;
+use super::command::{self, Command};
+use super::reply::{self, Reply};
+use crate::app::App;
+use crate::config::{Secret, Secrets};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Shared by the HTTP endpoints and the Socket Mode runner.
+pub struct Handler {
+    pub app: Arc<App>,
+    /// For `/ripple incident` (channels); `None` without a bot token.
+    pub slack: Option<Arc<SlackNotifier>>,
+    /// Verifies HTTP requests; without it the HTTP endpoints refuse everything.
+    pub signing_secret: Option<Secret>,
+    http: reqwest::Client,
+    /// Deliver the outbox right after an ack/resolve/silence, so the incident message
+    /// changes now rather than at the next scheduler tick (off in tests: they deliver
+    /// themselves).
+    pub deliver_after_change: bool,
+}
+
+/// One `/ripple` invocation.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub user_id: String,
+    pub text: String,
+    pub response_url: Option<String>,
+}
+
+impl Handler {
+    pub fn new(
+        app: Arc<App>,
+        slack: Option<Arc<SlackNotifier>>,
+        signing_secret: Option<Secret>,
+    ) -> Handler {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("a TLS backend is compiled in");
+        Handler {
+            app,
+            slack,
+            signing_secret,
+            http,
+            deliver_after_change: false,
+        }
+    }
+
+    /// For `ripple serve`: the notifier for escalations from the environment's token.
+    pub fn from_env(app: Arc<App>) -> anyhow::Result<Handler> {
+        let secrets = Secrets::from_env();
+        let slack = match (&app.config.slack, &secrets.slack_bot_token) {
+            (Some(_), Some(_)) => Some(Arc::new(SlackNotifier::from_config(
+                &app.config,
+                &secrets,
+                app.store.clone(),
+                app.clock.clone(),
+            )?)),
+            _ => None,
+        };
+        let mut h = Handler::new(app, slack, secrets.slack_signing_secret);
+        h.deliver_after_change = true;
+        Ok(h)
+    }
+
+    /// Answers a `/ripple` command within Slack's 3 seconds.
+    pub async fn command(self: &Arc<Self>, inv: Invocation) -> Reply {
+        let cmd = match command::parse(&inv.text) {
+            Ok(c) => c,
+            Err(usage) => return Reply::ephemeral(usage.0),
+        };
+        if cmd.is_slow()
+            && let Some(url) = inv.response_url.clone()
+        {
+            let me = self.clone();
+            let user = inv.user_id.clone();
+            tokio::spawn(async move {
+                let r = me.execute(cmd, &user).await;
+                me.respond(&url, &r).await;
+            });
+            return Reply::ephemeral(format!("Working on `/ripple {}`…", inv.text.trim()));
+        }
+        self.execute(cmd, &inv.user_id).await
+    }
+
+    async fn execute(self: &Arc<Self>, cmd: Command, user: &str) -> Reply {
+        let changes = matches!(
+            cmd,
+            Command::Ack { .. } | Command::Resolve { .. } | Command::Silence { .. }
+        );
+        let r = reply::execute(&self.app, self.slack.as_deref(), cmd, user).await;
+        if changes && r.in_channel && self.deliver_after_change {
+            let app = self.app.clone();
+            tokio::spawn(async move {
+                if let Err(e) = app.deliver().await {
+                    tracing::warn!(error = %e, "delivery after a command failed; the scheduler retries");
+                }
+            });
+        }
+        r
+    }
+
+    /// A button of the incident message; answered through `response_url`.
+    pub async fn button(self: &Arc<Self>, action: &str, value: &str, user: &str) -> Reply {
+        let Ok(incident) = value.parse::<i64>() else {
+            return Reply::ephemeral(format!("Unknown button value `{value}`"));
+        };
+        let cmd = match action {
+            "ripple_ack" => Command::Ack { incident },
+            "ripple_resolve" => Command::Resolve {
+                incident,
+                note: String::new(),
+            },
+            "ripple_silence_1h" => match self.app.incident(incident).await {
+                Ok(Some(i)) => Command::Silence {
+                    monitor: i.monitor_id,
+                    duration: Duration::from_secs(3600),
+                    reason: format!("from incident #{incident}'s message"),
+                },
+                _ => return Reply::ephemeral(format!("No incident #{incident}")),
+            },
+            other => return Reply::ephemeral(format!("Unknown action `{other}`")),
+        };
+        self.execute(cmd, user).await
+    }
+
+    /// Posts a reply to a `response_url`; failures are logged (Slack expires them).
+    pub async fn respond(&self, url: &str, r: &Reply) {
+        let res = self.http.post(url).json(&r.json()).send().await;
+        match res {
+            Ok(resp) if resp.status().is_success() => {}
+            Ok(resp) => tracing::warn!(status = %resp.status(), "response_url refused the reply"),
+            Err(e) => tracing::warn!(error = %e, "response_url unreachable"),
+        }
+    }
+}

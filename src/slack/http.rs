@@ -1,0 +1,89 @@
+//! `/slack/commands` and `/slack/interactivity`: signed HTTP requests from Slack.
+//!
+//! Every request is verified against `SLACK_SIGNING_SECRET` on its raw body before
+//! anything is parsed; a missing, stale (> 5 min) or forged signature is a 401, and so
+//! is any request when no signing secret is configured.
+
+use super::handler::{Handler, Invocation};
+use super::signature;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The Slack routes, to merge into the server's router.
+pub fn routes(handler: Arc<Handler>) -> Router {
+    Router::new()
+        .route("/slack/commands", post(commands))
+        .route("/slack/interactivity", post(interactivity))
+        .with_state(handler)
+}
+
+fn verified(h: &Handler, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let Some(secret) = &h.signing_secret else {
+        tracing::warn!("Slack request refused: SLACK_SIGNING_SECRET is not set");
+        return Err(unauthorized());
+    };
+    signature::verify(
+        secret.expose(),
+        header("x-slack-request-timestamp"),
+        header("x-slack-signature"),
+        body,
+        h.app.clock.now(),
+    )
+    .map_err(|e| {
+        tracing::warn!(reason = %e, "Slack request refused");
+        unauthorized()
+    })
+}
+
+fn unauthorized() -> Response {
+    (StatusCode::UNAUTHORIZED, "invalid Slack signature\n").into_response()
+}
+
+fn form(body: &[u8]) -> HashMap<String, String> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+async fn commands(State(h): State<Arc<Handler>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(r) = verified(&h, &headers, &body) {
+        return r;
+    }
+    let mut f = form(&body);
+    let inv = Invocation {
+        user_id: f.remove("user_id").unwrap_or_default(),
+        text: f.remove("text").unwrap_or_default(),
+        response_url: f.remove("response_url").filter(|u| !u.is_empty()),
+    };
+    axum::Json(h.command(inv).await.json()).into_response()
+}
+
+async fn interactivity(State(h): State<Arc<Handler>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(r) = verified(&h, &headers, &body) {
+        return r;
+    }
+    let payload = form(&body).remove("payload").unwrap_or_default();
+    let Ok(p) = serde_json::from_str::<serde_json::Value>(&payload) else {
+        return (StatusCode::BAD_REQUEST, "no interaction payload\n").into_response();
+    };
+    let user = p["user"]["id"].as_str().unwrap_or_default().to_string();
+    let url = p["response_url"].as_str().map(str::to_string);
+    let actions = p["actions"].as_array().cloned().unwrap_or_default();
+    // Acknowledge now; the answer goes to response_url.
+    tokio::spawn(async move {
+        for a in actions {
+            let action = a["action_id"].as_str().unwrap_or_default();
+            let value = a["value"].as_str().unwrap_or_default();
+            let r = h.button(action, value, &user).await;
+            if let Some(url) = &url {
+                h.respond(url, &r).await;
+            }
+        }
+    });
+    StatusCode::OK.into_response()
+}

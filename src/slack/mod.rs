@@ -1,0 +1,27 @@
+//! Slack: incident channels, live incident messages, and the `/ripple` command.
+//!
+//! - [`notifier`]: the `slack` destination (root message per incident, thread updates,
+//!   root edited on resolve), with [`channel`] (dedicated incident channels) and
+//!   [`escalate`] (a channel by hand);
+//! - [`blocks`]: pure Block Kit rendering within Slack's limits;
+//! - [`client`]: slack-morphism on a configurable base URL, errors mapped for the outbox;
+//! - [`state`]: what the store remembers (intents before every create);
+//! - [`command`], [`reply`], [`handler`]: `/ripple` parsing, execution, 3-second acks;
+//! - [`http`] (signed endpoints) and [`socket`] (Socket Mode): the two ways in;
+//! - [`signature`]: `v0` request signatures.
+
+pub mod blocks;
+pub mod channel;
+pub mod client;
+pub mod command;
+pub mod escalate;
+pub mod handler;
+pub mod http;
+pub mod notifier;
+pub mod reply;
+pub mod signature;
+pub mod socket;
+pub mod state;
+
+pub use handler::{Handler, Invocation};
+pub use notifier::SlackNotifier;

@@ -1,0 +1,521 @@
+//! The Slack destination: one root message per incident (in its own channel when the
+//! incident escalates, in the team's channel otherwise), updates in its thread, the
+//! root edited on recovery.
+//!
+//! Each delivery may be retried (outage, crash, rate limit), so every step is
+//! idempotent: the link is read from the store first; a root message or reply is
+//! preceded by a persisted intent and, on retry, found by its metadata in the channel
+//! history or thread before anything is posted again; edits are safe to repeat.
+
+use super::blocks::{self, Context, Message};
+use super::client::Api;
+use super::state::{Link, PostState};
+use crate::clock::Clock;
+use crate::config::{Config, EscalatePolicy, Secrets};
+use crate::incident::fingerprint;
+use crate::notify::{EventKind, Notification, Notifier, NotifyError};
+use crate::store::Store;
+use async_trait::async_trait;
+use serde_json::Value;
+use slack_morphism::prelude::*;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
+/// A team's Slack settings, resolved from `ripple.yaml`.
+#[derive(Debug, Clone, Default)]
+pub struct TeamSlack {
+    pub channel: Option<String>,
+    pub groups: Vec<String>,
+    pub invite_consumers: bool,
+}
+
+/// Delivers notifications to Slack.
+pub struct SlackNotifier {
+    pub(super) api: Api,
+    pub(super) store: Store,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) teams: HashMap<String, TeamSlack>,
+    pub(super) escalate: EscalatePolicy,
+    pub(super) groups: Vec<String>,
+    pub(super) impact_top: usize,
+    /// Web base of GitHub (`https://github.com`), for issue links.
+    pub(super) github_web: Option<String>,
+    /// This process, as the holder of channel-creation leases.
+    pub(super) me: String,
+    /// Team channel name → id, resolved once.
+    channel_ids: Mutex<HashMap<String, String>>,
+}
+
+pub(super) type Step<T = ()> = Result<T, NotifyError>;
+
+pub(super) fn store_err(e: anyhow::Error) -> NotifyError {
+    NotifyError::new(format!("state store: {e:#}"))
+}
+
+/// Metadata event types that mark Ripple's own messages.
+const ROOT_EVENT: &str = "ripple_incident";
+const REPLY_EVENT: &str = "ripple_event";
+
+/// One async lock per fingerprint for the whole process: every Slack notifier instance
+/// (the outbox's and the command handlers') creates channels and roots one at a time.
+static LOCKS: LazyLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> =
+    LazyLock::new(Default::default);
+
+pub(super) async fn lock(fp: &str) -> tokio::sync::OwnedMutexGuard<()> {
+    let m = {
+        let mut map = LOCKS.lock().expect("lock map");
+        map.entry(fp.to_string()).or_default().clone()
+    };
+    m.lock_owned().await
+}
+
+impl SlackNotifier {
+    /// Builds the notifier from `slack:` and `SLACK_BOT_TOKEN`.
+    pub fn from_config(
+        cfg: &Config,
+        secrets: &Secrets,
+        store: Store,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<SlackNotifier> {
+        let slack = cfg
+            .slack
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("no `slack:` section in the config"))?;
+        let token = secrets
+            .slack_bot_token
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("SLACK_BOT_TOKEN is not set"))?;
+        let client = super::client::build_client(&slack.api_url)?;
+        Ok(Self::new(
+            Api::new(client, token.expose()),
+            store,
+            clock,
+            cfg,
+        ))
+    }
+
+    pub fn new(api: Api, store: Store, clock: Arc<dyn Clock>, cfg: &Config) -> SlackNotifier {
+        let slack = cfg.slack.clone();
+        let default_consumers = slack.as_ref().is_some_and(|s| s.invite_consumers);
+        let teams = cfg
+            .teams
+            .iter()
+            .map(|t| {
+                let team = TeamSlack {
+                    channel: t.slack_channel.clone(),
+                    groups: t.slack_user_groups.clone(),
+                    invite_consumers: t.slack_invite_consumers.unwrap_or(default_consumers),
+                };
+                (t.name.clone(), team)
+            })
+            .collect();
+        SlackNotifier {
+            api,
+            store,
+            clock,
+            teams,
+            escalate: slack
+                .as_ref()
+                .map(|s| s.escalate.clone())
+                .unwrap_or_default(),
+            groups: slack
+                .as_ref()
+                .map(|s| s.invite_user_groups.clone())
+                .unwrap_or_default(),
+            impact_top: slack.as_ref().map_or(5, |s| s.impact_top),
+            github_web: cfg.github.as_ref().map(|g| github_web(&g.api_url)),
+            me: format!(
+                "{}:{}",
+                std::env::var("HOSTNAME").unwrap_or_default(),
+                std::process::id()
+            ),
+            channel_ids: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn api(&self) -> &Api {
+        &self.api
+    }
+
+    pub(super) fn team(&self, name: &str) -> TeamSlack {
+        self.teams.get(name).cloned().unwrap_or_default()
+    }
+
+    /// Global and team user groups, each once.
+    pub(super) fn groups(&self, team: &TeamSlack) -> Vec<String> {
+        let mut out = self.groups.clone();
+        for g in &team.groups {
+            if !out.contains(g) {
+                out.push(g.clone());
+            }
+        }
+        out
+    }
+
+    /// Configured to get a channel: a listed severity or a high enough impact.
+    pub fn escalates(&self, n: &Notification) -> bool {
+        let by_severity = self.escalate.severities.iter().any(|s| *s == n.severity);
+        let best = n
+            .impact
+            .as_ref()
+            .and_then(|r| r.impacted.iter().map(|t| t.score).reduce(f64::max));
+        let by_impact = matches!(
+            (self.escalate.min_impact_score, best),
+            (Some(min), Some(best)) if best >= min
+        );
+        by_severity || by_impact
+    }
+
+    pub(super) async fn save(&self, l: &Link) -> Step {
+        self.store.slack_update_link(l).await.map_err(store_err)
+    }
+
+    /// The incident's link, created (intent persisted) on first sight.
+    async fn link_or_new(&self, n: &Notification, escalated: bool) -> Step<Link> {
+        if let Some(l) = self
+            .store
+            .slack_link(n.incident_id)
+            .await
+            .map_err(store_err)?
+        {
+            return Ok(l);
+        }
+        let l = Link {
+            incident_id: n.incident_id,
+            fingerprint: fingerprint(&n.monitor_id),
+            escalated,
+            channel_state: "none".into(),
+            root_state: "none".into(),
+            ..Default::default()
+        };
+        self.store
+            .slack_insert_link(&l, n.at)
+            .await
+            .map_err(store_err)?;
+        self.store
+            .slack_link(n.incident_id)
+            .await
+            .map_err(store_err)?
+            .ok_or_else(|| NotifyError::new("slack link vanished"))
+    }
+
+    /// Where the root goes, with the root posted: the opening path, resumable.
+    pub(super) async fn open(&self, n: &Notification, team: &TeamSlack) -> Step<Option<Link>> {
+        let existing = self
+            .store
+            .slack_link(n.incident_id)
+            .await
+            .map_err(store_err)?;
+        let escalated = existing
+            .as_ref()
+            .map_or_else(|| self.escalates(n), |l| l.escalated);
+        self.open_as(n, team, escalated).await
+    }
+
+    /// The opening path with a channel whatever the policy says (escalation by hand).
+    pub(super) async fn open_escalated(
+        &self,
+        n: &Notification,
+        team: &TeamSlack,
+    ) -> Step<Option<Link>> {
+        self.open_as(n, team, true).await
+    }
+
+    async fn open_as(
+        &self,
+        n: &Notification,
+        team: &TeamSlack,
+        escalated: bool,
+    ) -> Step<Option<Link>> {
+        if !escalated && team.channel.is_none() {
+            tracing::debug!(team = %n.team, "no slack_channel and no escalation; not posted");
+            return Ok(None);
+        }
+        let mut l = self.link_or_new(n, escalated).await?;
+        if l.escalated && l.channel_state != "ready" {
+            l = self.ensure_channel(n, team, l).await?;
+        }
+        if l.channel_id.is_none() {
+            let name = team.channel.as_deref().unwrap_or_default();
+            l.channel_id = Some(self.team_channel_id(name).await?);
+            self.save(&l).await?;
+        }
+        self.post_root(n, l).await.map(Some)
+    }
+
+    /// Posts the root message once: a retry first looks for it in the channel history.
+    async fn post_root(&self, n: &Notification, mut l: Link) -> Step<Link> {
+        let channel = l.channel_id.clone().expect("root channel resolved");
+        match l.root_state.as_str() {
+            "posted" | "resolved" => return Ok(l),
+            "posting" => {
+                if let Some(ts) = self.find_root(&channel, n.incident_id).await? {
+                    l.root_ts = Some(ts);
+                    l.root_state = "posted".into();
+                    self.save(&l).await?;
+                    return Ok(l);
+                }
+            }
+            _ => {
+                l.root_state = "posting".into();
+                self.save(&l).await?;
+            }
+        }
+        let msg = blocks::incident(n, &self.context(n).await?, None);
+        let meta = metadata(ROOT_EVENT, &[("incident_id", n.incident_id.to_string())]);
+        let (ch, ts) = self
+            .api
+            .post(&channel, content(&msg, Some(meta))?, None)
+            .await?;
+        tracing::info!(incident = n.incident_id, channel = %ch, ts = %ts, "posted incident message");
+        l.channel_id = Some(ch);
+        l.root_ts = Some(ts);
+        l.root_state = "posted".into();
+        self.save(&l).await?;
+        Ok(l)
+    }
+
+    async fn find_root(&self, channel: &str, incident_id: i64) -> Step<Option<String>> {
+        let id = incident_id.to_string();
+        let found = self
+            .api
+            .history(channel)
+            .await?
+            .into_iter()
+            .find(|m| has_meta(m, ROOT_EVENT, "incident_id", &id));
+        Ok(found.map(|m| m.origin.ts.0))
+    }
+
+    /// Posts `msg` in the root's thread once per `key`, whatever retries happen.
+    pub(super) async fn reply_once(&self, l: &Link, key: &str, msg: &Message) -> Step {
+        let (Some(channel), Some(root)) = (l.channel_id.as_deref(), l.root_ts.as_deref()) else {
+            return Err(NotifyError::new(
+                "the incident's root message is not posted yet",
+            ));
+        };
+        let now = self.clock.now();
+        let set = |state| self.store.slack_set_post(key, l.incident_id, state, now);
+        match self.store.slack_post_state(key).await.map_err(store_err)? {
+            Some(PostState::Done) => return Ok(()),
+            Some(PostState::Started) => {
+                let replies = self.api.replies(channel, root).await?;
+                if replies.iter().any(|m| has_meta(m, REPLY_EVENT, "key", key)) {
+                    return set(PostState::Done).await.map_err(store_err);
+                }
+            }
+            None => set(PostState::Started).await.map_err(store_err)?,
+        }
+        let meta = metadata(REPLY_EVENT, &[("key", key.to_string())]);
+        self.api
+            .post(channel, content(msg, Some(meta))?, Some(root))
+            .await?;
+        set(PostState::Done).await.map_err(store_err)
+    }
+
+    /// Updates and recovery need the root: open first when it is not there yet.
+    async fn settled(&self, n: &Notification, team: &TeamSlack) -> Step<Option<Link>> {
+        let l = self
+            .store
+            .slack_link(n.incident_id)
+            .await
+            .map_err(store_err)?;
+        match l {
+            Some(l) if matches!(l.root_state.as_str(), "posted" | "resolved") => Ok(Some(l)),
+            // Opening was interrupted (or never happened): finish it with the opening's
+            // own content when known, so the root describes the failure, not this event.
+            _ => {
+                let opened = self.opened_or(n).await?;
+                self.open(&opened, team).await
+            }
+        }
+    }
+
+    pub(super) async fn opened_or(&self, n: &Notification) -> Step<Notification> {
+        let opened = self
+            .store
+            .opened_notification(n.incident_id)
+            .await
+            .map_err(store_err)?;
+        Ok(opened.unwrap_or_else(|| n.clone()))
+    }
+
+    async fn update(&self, n: &Notification, team: &TeamSlack) -> Step {
+        let Some(l) = self.settled(n, team).await? else {
+            return Ok(());
+        };
+        self.reply_once(&l, &event_key(n), &blocks::thread_update(n))
+            .await
+    }
+
+    async fn resolve(&self, n: &Notification, team: &TeamSlack) -> Step {
+        let Some(mut l) = self.settled(n, team).await? else {
+            return Ok(());
+        };
+        self.reply_once(&l, &event_key(n), &blocks::thread_update(n))
+            .await?;
+        let opened = self.opened_or(n).await?;
+        let msg = blocks::incident(&opened, &self.context(&opened).await?, Some(n.at));
+        let channel = l.channel_id.clone().expect("posted roots have a channel");
+        let ts = l.root_ts.clone().expect("posted roots have a ts");
+        self.api.update(&channel, &ts, content(&msg, None)?).await?;
+        l.root_state = "resolved".into();
+        self.save(&l).await
+    }
+
+    /// Owners as mentions, group mentions, the GitHub issue, the acknowledgement.
+    pub(super) async fn context(&self, n: &Notification) -> Step<Context> {
+        let team = self.team(&n.team);
+        let mut owners = Vec::new();
+        for o in &n.owners {
+            owners.push(match self.user_id(o).await {
+                Ok(Some(id)) => format!("<@{id}>"),
+                _ => blocks::escape(o),
+            });
+        }
+        let github_url = match (
+            &self.github_web,
+            self.store.github_link(n.incident_id).await,
+        ) {
+            (Some(web), Ok(Some(link))) => link
+                .number
+                .map(|num| format!("{web}/{}/issues/{num}", link.repo)),
+            _ => None,
+        };
+        let acked_by = self
+            .store
+            .acknowledgement(n.incident_id)
+            .await
+            .map_err(store_err)?
+            .map(|(by, _)| by);
+        Ok(Context {
+            owners,
+            groups: self
+                .groups(&team)
+                .iter()
+                .map(|g| format!("<!subteam^{g}>"))
+                .collect(),
+            github_url,
+            impact_top: self.impact_top,
+            acked_by,
+        })
+    }
+
+    /// A team channel's id: ids as they are, names looked up once.
+    async fn team_channel_id(&self, name: &str) -> Step<String> {
+        let bare = name.trim_start_matches('#');
+        if is_channel_id(bare) {
+            return Ok(bare.to_string());
+        }
+        if let Some(id) = self.channel_ids.lock().expect("cache").get(bare) {
+            return Ok(id.clone());
+        }
+        let Some(c) = self.api.find_channel(bare).await? else {
+            return Err(NotifyError::new(format!(
+                "Slack channel #{bare} not found (invite the Ripple app to it, or fix slack_channel)"
+            )));
+        };
+        let id = c.id.0;
+        self.channel_ids
+            .lock()
+            .expect("cache")
+            .insert(bare.to_string(), id.clone());
+        Ok(id)
+    }
+}
+
+#[async_trait]
+impl Notifier for SlackNotifier {
+    fn destination(&self) -> &str {
+        "slack"
+    }
+
+    async fn deliver(&self, n: &Notification) -> Result<(), NotifyError> {
+        let team = self.team(&n.team);
+        let _guard = lock(&fingerprint(&n.monitor_id)).await;
+        match n.event {
+            EventKind::Opened => self.open(n, &team).await.map(|_| ()),
+            EventKind::Resolved => self.resolve(n, &team).await,
+            EventKind::Updated(_) | EventKind::AlsoAffected => self.update(n, &team).await,
+        }
+    }
+}
+
+/// One key per event, as GitHub comments use.
+pub(super) fn event_key(n: &Notification) -> String {
+    format!(
+        "{}:{}:{}",
+        n.incident_id,
+        n.event.as_str(),
+        n.at.timestamp_millis()
+    )
+}
+
+fn metadata(event: &str, payload: &[(&str, String)]) -> SlackMessageMetadata {
+    let map = payload
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    SlackMessageMetadata::new(event.to_string()).with_event_payload(map)
+}
+
+fn has_meta(m: &SlackHistoryMessage, event: &str, key: &str, value: &str) -> bool {
+    m.content.metadata.as_ref().is_some_and(|meta| {
+        meta.event_type == event
+            && meta
+                .event_payload
+                .as_ref()
+                .and_then(|p| p.get(key))
+                .is_some_and(|v| v == value)
+    })
+}
+
+/// Our JSON blocks as slack-morphism's models (they follow Block Kit's JSON exactly).
+pub(super) fn content(
+    msg: &Message,
+    meta: Option<SlackMessageMetadata>,
+) -> Step<SlackMessageContent> {
+    let blocks: Vec<SlackBlock> = serde_json::from_value(Value::Array(msg.blocks.clone()))
+        .map_err(|e| NotifyError::new(format!("Block Kit rendering: {e}")))?;
+    Ok(SlackMessageContent::new()
+        .with_text(msg.text.clone())
+        .with_blocks(blocks)
+        .opt_metadata(meta))
+}
+
+/// `C…`/`G…` channel ids as Slack writes them.
+fn is_channel_id(s: &str) -> bool {
+    s.len() >= 9
+        && (s.starts_with('C') || s.starts_with('G'))
+        && s.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+}
+
+/// `https://api.github.com` → `https://github.com`; GHES `https://h/api/v3` → `https://h`.
+pub fn github_web(api_url: &str) -> String {
+    let url = api_url.trim_end_matches('/');
+    if let Some(rest) = url.strip_prefix("https://api.") {
+        return format!("https://{rest}");
+    }
+    url.trim_end_matches("/api/v3").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_web_urls() {
+        assert_eq!(github_web("https://api.github.com"), "https://github.com");
+        assert_eq!(
+            github_web("https://ghe.acme.io/api/v3/"),
+            "https://ghe.acme.io"
+        );
+    }
+
+    #[test]
+    fn rendered_blocks_parse_as_slack_models() {
+        let msg = blocks::note("hello");
+        let c = content(&msg, None).unwrap();
+        assert_eq!(c.blocks.unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,386 @@
+//! A stateful loopback fake of Slack's Web API, driven by the real slack-morphism client.
+//!
+//! It keeps channels (archived ones keep their names taken), members, user groups,
+//! users by e-mail, messages with threads, edits and metadata; answers with Slack's JSON
+//! shapes (HTTP 200 with `ok: false` for errors); logs every call; and injects faults
+//! into matching methods: 429 with `Retry-After`, an `ok: false` error, a 5xx, or "apply,
+//! then answer 502" (the write happened, the client never heard). It also serves
+//! `/respond/{n}`, a `response_url` that records what Ripple answered.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+pub struct FakeSlack {
+    pub url: String,
+    world: Arc<Mutex<World>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fault {
+    RateLimited { retry_after: u64 },
+    Error(&'static str),
+    Status(u16),
+    ApplyThenFail,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Channel {
+    pub id: String,
+    pub name: String,
+    pub archived: bool,
+    pub purpose: String,
+    pub topic: String,
+    pub members: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Msg {
+    pub ts: String,
+    pub channel: String,
+    pub thread_ts: Option<String>,
+    pub text: String,
+    pub blocks: Value,
+    pub metadata: Value,
+    pub edits: usize,
+}
+
+#[derive(Default)]
+pub struct World {
+    pub channels: Vec<Channel>,
+    pub groups: BTreeMap<String, Vec<String>>,
+    pub emails: BTreeMap<String, String>,
+    pub messages: Vec<Msg>,
+    /// (method, ok)
+    pub log: Vec<(String, bool)>,
+    pub responses: Vec<Value>,
+    faults: Vec<(String, Fault, usize)>,
+    next: u64,
+}
+
+impl FakeSlack {
+    pub async fn start() -> FakeSlack {
+        let world = Arc::new(Mutex::new(World::default()));
+        let app = Router::new().fallback(handle).with_state(world.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        FakeSlack { url, world }
+    }
+
+    pub fn api_url(&self) -> String {
+        format!("{}/api", self.url)
+    }
+
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap()
+    }
+
+    pub fn channel(&self, name: &str, archived: bool) -> String {
+        let mut w = self.world();
+        w.add_channel(name, archived)
+    }
+
+    pub fn user(&self, email: &str, id: &str) {
+        self.world().emails.insert(email.into(), id.into());
+    }
+
+    pub fn group(&self, id: &str, members: &[&str]) {
+        let m = members.iter().map(|s| s.to_string()).collect();
+        self.world().groups.insert(id.into(), m);
+    }
+
+    /// The next `times` calls of `method` get `fault`.
+    pub fn inject(&self, method: &str, fault: Fault, times: usize) {
+        self.world().faults.push((method.into(), fault, times));
+    }
+
+    pub fn messages(&self) -> Vec<Msg> {
+        self.world().messages.clone()
+    }
+
+    pub fn channels(&self) -> Vec<Channel> {
+        self.world().channels.clone()
+    }
+
+    /// Calls of `method` so far.
+    pub fn calls(&self, method: &str) -> usize {
+        self.world().log.iter().filter(|(m, _)| m == method).count()
+    }
+
+    pub fn responses(&self) -> Vec<Value> {
+        self.world().responses.clone()
+    }
+
+    /// Waits (bounded) until `n` response_url posts arrived.
+    pub async fn wait_responses(&self, n: usize) -> Vec<Value> {
+        for _ in 0..200 {
+            if self.world().responses.len() >= n {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        self.responses()
+    }
+}
+
+impl World {
+    fn add_channel(&mut self, name: &str, archived: bool) -> String {
+        self.next += 1;
+        let id = format!("C{:08}", self.next);
+        self.channels.push(Channel {
+            id: id.clone(),
+            name: name.into(),
+            archived,
+            ..Default::default()
+        });
+        id
+    }
+
+    fn fault(&mut self, method: &str) -> Option<Fault> {
+        let f = self
+            .faults
+            .iter_mut()
+            .find(|(m, _, times)| m == method && *times > 0)?;
+        f.2 -= 1;
+        Some(f.1)
+    }
+
+    fn ts(&mut self) -> String {
+        self.next += 1;
+        format!("1700000000.{:06}", self.next)
+    }
+
+    fn chan(&mut self, id: &str) -> Option<&mut Channel> {
+        self.channels.iter_mut().find(|c| c.id == id)
+    }
+}
+
+fn channel_json(c: &Channel) -> Value {
+    json!({
+        "id": c.id, "name": c.name, "created": 1700000000, "is_channel": true,
+        "is_archived": c.archived, "purpose": {"value": c.purpose}, "topic": {"value": c.topic},
+    })
+}
+
+fn msg_json(m: &Msg) -> Value {
+    let mut v = json!({"type": "message", "ts": m.ts, "text": m.text, "blocks": m.blocks});
+    if let Some(t) = &m.thread_ts {
+        v["thread_ts"] = json!(t);
+    }
+    if !m.metadata.is_null() {
+        v["metadata"] = m.metadata.clone();
+    }
+    v
+}
+
+fn ok(mut v: Value) -> Value {
+    v["ok"] = json!(true);
+    v
+}
+
+fn err(code: &str) -> Value {
+    json!({"ok": false, "error": code})
+}
+
+async fn handle(
+    State(world): State<Arc<Mutex<World>>>,
+    method: Method,
+    uri: Uri,
+    Query(query): Query<HashMap<String, String>>,
+    _headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    let mut w = world.lock().unwrap();
+    if path.starts_with("/respond/") {
+        w.responses
+            .push(serde_json::from_slice(&body).unwrap_or(Value::Null));
+        return StatusCode::OK.into_response();
+    }
+    let name = path.trim_start_matches("/api/").to_string();
+    let args: Value = if method == Method::GET {
+        json!(query)
+    } else {
+        serde_json::from_slice(&body).unwrap_or(json!({}))
+    };
+    let fault = w.fault(&name);
+    match fault {
+        Some(Fault::RateLimited { retry_after }) => {
+            w.log.push((name, false));
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", retry_after.to_string())],
+                axum::Json(err("ratelimited")),
+            )
+                .into_response();
+        }
+        Some(Fault::Error(code)) => {
+            w.log.push((name, false));
+            return axum::Json(err(code)).into_response();
+        }
+        Some(Fault::Status(s)) => {
+            w.log.push((name, false));
+            return (StatusCode::from_u16(s).unwrap(), "down").into_response();
+        }
+        _ => {}
+    }
+    let answer = serve(&mut w, &name, &args);
+    w.log.push((name, answer["ok"] == json!(true)));
+    if fault == Some(Fault::ApplyThenFail) {
+        return (StatusCode::BAD_GATEWAY, "lost").into_response();
+    }
+    axum::Json(answer).into_response()
+}
+
+fn s<'a>(v: &'a Value, k: &str) -> &'a str {
+    v[k].as_str().unwrap_or_default()
+}
+
+fn serve(w: &mut World, method: &str, a: &Value) -> Value {
+    match method {
+        "conversations.create" => {
+            let name = s(a, "name").to_string();
+            if w.channels.iter().any(|c| c.name == name) {
+                return err("name_taken");
+            }
+            let id = w.add_channel(&name, false);
+            let c = w.chan(&id).unwrap().clone();
+            ok(json!({"channel": channel_json(&c)}))
+        }
+        "conversations.list" => {
+            let chans: Vec<Value> = w
+                .channels
+                .iter()
+                .filter(|c| s(a, "exclude_archived") != "true" || !c.archived)
+                .map(channel_json)
+                .collect();
+            ok(json!({"channels": chans, "response_metadata": {"next_cursor": ""}}))
+        }
+        "conversations.setPurpose" | "conversations.setTopic" => {
+            let (key, text) = if method.ends_with("Purpose") {
+                ("purpose", s(a, "purpose").to_string())
+            } else {
+                ("topic", s(a, "topic").to_string())
+            };
+            let Some(c) = w.chan(s(a, "channel")) else {
+                return err("channel_not_found");
+            };
+            if key == "purpose" {
+                c.purpose = text.clone();
+            } else {
+                c.topic = text.clone();
+            }
+            ok(json!({ key: text }))
+        }
+        "conversations.invite" => invite(w, a),
+        "usergroups.users.list" => match w.groups.get(s(a, "usergroup")) {
+            Some(m) => ok(json!({"users": m})),
+            None => err("no_such_subteam"),
+        },
+        "users.lookupByEmail" => match w.emails.get(s(a, "email")) {
+            Some(id) => ok(json!({"user": {"id": id}})),
+            None => err("users_not_found"),
+        },
+        "chat.postMessage" => post(w, a),
+        "chat.update" => {
+            let (ch, ts) = (s(a, "channel").to_string(), s(a, "ts").to_string());
+            let Some(m) = w
+                .messages
+                .iter_mut()
+                .find(|m| m.channel == ch && m.ts == ts)
+            else {
+                return err("message_not_found");
+            };
+            m.text = s(a, "text").into();
+            m.blocks = a["blocks"].clone();
+            m.edits += 1;
+            ok(json!({"channel": ch, "ts": ts, "message": {"text": m.text}}))
+        }
+        "conversations.history" => {
+            let ch = s(a, "channel");
+            let msgs: Vec<Value> = w
+                .messages
+                .iter()
+                .rev()
+                .filter(|m| m.channel == ch && m.thread_ts.is_none())
+                .map(msg_json)
+                .collect();
+            ok(json!({"messages": msgs}))
+        }
+        "conversations.replies" => {
+            let (ch, ts) = (s(a, "channel"), s(a, "ts"));
+            let msgs: Vec<Value> = w
+                .messages
+                .iter()
+                .filter(|m| m.channel == ch && (m.ts == ts || m.thread_ts.as_deref() == Some(ts)))
+                .map(msg_json)
+                .collect();
+            ok(json!({"messages": msgs}))
+        }
+        _ => err("unknown_method"),
+    }
+}
+
+fn invite(w: &mut World, a: &Value) -> Value {
+    let users: Vec<String> = match &a["users"] {
+        Value::Array(v) => v
+            .iter()
+            .filter_map(|u| u.as_str().map(String::from))
+            .collect(),
+        Value::String(s) => s.split(',').map(String::from).collect(),
+        _ => vec![],
+    };
+    let known: BTreeSet<String> = w
+        .emails
+        .values()
+        .cloned()
+        .chain(w.groups.values().flatten().cloned())
+        .collect();
+    let Some(c) = w.chan(s(a, "channel")) else {
+        return err("channel_not_found");
+    };
+    // Slack refuses the whole batch for one unknown user.
+    if users.iter().any(|u| !known.contains(u)) {
+        return err("user_not_found");
+    }
+    if users.len() == 1 && c.members.contains(&users[0]) {
+        return err("already_in_channel");
+    }
+    c.members.extend(users);
+    let c = c.clone();
+    ok(json!({"channel": channel_json(&c)}))
+}
+
+fn post(w: &mut World, a: &Value) -> Value {
+    let target = s(a, "channel").to_string();
+    let found = w
+        .channels
+        .iter()
+        .find(|c| c.id == target || c.name == target.trim_start_matches('#'))
+        .cloned();
+    let Some(c) = found else {
+        return err("channel_not_found");
+    };
+    if c.archived {
+        return err("is_archived");
+    }
+    let ts = w.ts();
+    let m = Msg {
+        ts: ts.clone(),
+        channel: c.id.clone(),
+        thread_ts: a["thread_ts"].as_str().map(String::from),
+        text: s(a, "text").into(),
+        blocks: a["blocks"].clone(),
+        metadata: a["metadata"].clone(),
+        edits: 0,
+    };
+    let json = msg_json(&m);
+    w.messages.push(m);
+    ok(json!({"channel": c.id, "ts": ts, "message": json}))
+}

@@ -1,0 +1,233 @@
+//! `/ripple` over signed HTTP through the real router: every subcommand's reply, the
+//! mistakes, the buttons, and the requests that must be refused.
+
+use super::slack::{Sl, secrets};
+use ripple::clock::Clock;
+use ripple::slack::{Handler, SlackNotifier, signature};
+use std::sync::Arc;
+
+struct Server {
+    url: String,
+    http: reqwest::Client,
+}
+
+async fn serve(sl: &Sl) -> Server {
+    // The app is shared with the handler: rebuild one over the same state.
+    let clock = Arc::new(sl.demo.clock.clone());
+    let mut app =
+        ripple::app::App::from_config_with_secrets(sl.config(), clock.clone(), &secrets())
+            .await
+            .unwrap();
+    let notifiers = sl.demo.app.notifiers.clone();
+    app.set_notifiers(notifiers);
+    let app = Arc::new(app);
+    let slack: Arc<SlackNotifier> = Arc::new(sl.notifier());
+    let secret = secrets().slack_signing_secret;
+    let handler = Arc::new(Handler::new(app, Some(slack), secret));
+    let router = ripple::server::router_with(handler);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    Server {
+        url,
+        http: reqwest::Client::new(),
+    }
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+impl Server {
+    async fn post(&self, path: &str, body: String, ts: i64, secret: &str) -> reqwest::Response {
+        let ts = ts.to_string();
+        let sig = signature::sign(secret, &ts, body.as_bytes());
+        self.http
+            .post(format!("{}{path}", self.url))
+            .header("x-slack-request-timestamp", &ts)
+            .header("x-slack-signature", sig)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+async fn command(sl: &Sl, srv: &Server, text: &str, respond: usize) -> String {
+    let url = format!("{}/respond/{respond}", sl.fake.url);
+    let body = form(&[
+        ("command", "/ripple"),
+        ("text", text),
+        ("user_id", "U0MIKA"),
+        ("response_url", &url),
+    ]);
+    let now = sl.demo.clock.now().timestamp();
+    let res = srv.post("/slack/commands", body, now, "shh").await;
+    assert_eq!(res.status(), 200, "{text}");
+    let v: serde_json::Value = res.json().await.unwrap();
+    format!(
+        "[{}] {}",
+        v["response_type"].as_str().unwrap(),
+        v["text"].as_str().unwrap()
+    )
+}
+
+#[tokio::test]
+async fn every_subcommand_answers_and_mistakes_get_usage() {
+    let sl = Sl::new().await;
+    sl.run().await;
+    let srv = serve(&sl).await;
+    let quick = [
+        "help",
+        "status",
+        "status finance",
+        "status fianance",
+        "ack 1",
+        "ack one",
+        "silence payments_duplicated 2h backfill running",
+        "silence payments_duplicatd 2h",
+        "silence payments_duplicated soon",
+        "resolve 3 fixed upstream",
+        "resolve 3",
+        "stauts",
+        "lineage sideways shop.orders",
+        "",
+    ];
+    let mut transcript = String::new();
+    for text in quick {
+        let r = command(&sl, &srv, text, 0).await;
+        transcript.push_str(&format!("> /ripple {text}\n{r}\n\n"));
+    }
+    // Slow commands: acknowledged at once, answered through response_url.
+    let slow = [
+        "impact shop.orders",
+        "impact shop.ordres",
+        "lineage down shop.orders",
+        "lineage up marts.daily_revenue",
+        "run orders_without_payment",
+        "run orders_without_paymnt",
+        "incident 1",
+    ];
+    for (i, text) in slow.iter().enumerate() {
+        let ack = command(&sl, &srv, text, i + 1).await;
+        let later = sl.fake.wait_responses(i + 1).await;
+        let v = &later[i];
+        transcript.push_str(&format!(
+            "> /ripple {text}\n{ack}\n... [{}] {}\n\n",
+            v["response_type"].as_str().unwrap(),
+            v["text"].as_str().unwrap()
+        ));
+    }
+    insta::assert_snapshot!("slack_command_replies", transcript);
+    // The escalation made a channel, moved the root there and left a pointer behind.
+    let chans = sl.fake.channels();
+    let inc = chans
+        .iter()
+        .find(|c| c.name.starts_with("inc-20261120-1-"))
+        .expect("a channel for incident 1");
+    assert!(sl.roots().iter().any(|r| r.channel == inc.id));
+    assert!(
+        sl.replies()
+            .iter()
+            .any(|r| r.text.contains("now has its own channel"))
+    );
+}
+
+#[tokio::test]
+async fn forged_stale_and_unsigned_requests_are_refused() {
+    let sl = Sl::new().await;
+    let srv = serve(&sl).await;
+    let body = form(&[
+        ("command", "/ripple"),
+        ("text", "status"),
+        ("user_id", "U1"),
+    ]);
+    let now = sl.demo.clock.now().timestamp();
+    for path in ["/slack/commands", "/slack/interactivity"] {
+        let forged = srv.post(path, body.clone(), now, "not-the-secret").await;
+        assert_eq!(forged.status(), 401);
+        let stale = srv.post(path, body.clone(), now - 301, "shh").await;
+        assert_eq!(stale.status(), 401);
+        let unsigned = srv
+            .http
+            .post(format!("{}{path}", srv.url))
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unsigned.status(), 401);
+    }
+    let fresh = srv.post("/slack/commands", body, now - 299, "shh").await;
+    assert_eq!(fresh.status(), 200);
+}
+
+#[tokio::test]
+async fn buttons_acknowledge_silence_and_resolve_and_the_root_is_edited() {
+    let sl = Sl::new().await;
+    sl.run().await;
+    let srv = serve(&sl).await;
+    let id = sl.incident("orders_without_payment").await;
+    let click = |action: &str, n: usize| {
+        let payload = serde_json::json!({
+            "type": "block_actions",
+            "user": {"id": "U0HANA"},
+            "response_url": format!("{}/respond/{n}", sl.fake.url),
+            "actions": [{"action_id": action, "value": id.to_string(), "type": "button"}],
+        });
+        form(&[("payload", &payload.to_string())])
+    };
+    let now = sl.demo.clock.now().timestamp();
+    for (n, action) in ["ripple_ack", "ripple_silence_1h", "ripple_resolve"]
+        .iter()
+        .enumerate()
+    {
+        let res = srv
+            .post("/slack/interactivity", click(action, n), now, "shh")
+            .await;
+        assert_eq!(res.status(), 200);
+        sl.fake.wait_responses(n + 1).await;
+    }
+    let texts: Vec<String> = sl
+        .fake
+        .responses()
+        .iter()
+        .map(|v| v["text"].as_str().unwrap().to_string())
+        .collect();
+    insta::assert_debug_snapshot!("slack_button_replies", texts);
+    let timeline = sl.demo.app.store.timeline(id).await.unwrap();
+    let kinds: Vec<&str> = timeline.iter().map(|(_, k, _)| k.as_str()).collect();
+    assert_eq!(kinds, ["opened", "acknowledged", "resolved"]);
+    // Delivery edits the root.
+    sl.deliver().await;
+    assert!(
+        sl.roots()
+            .iter()
+            .any(|r| r.edits == 1 && r.blocks.to_string().contains("RESOLVED"))
+    );
+}
+
+#[tokio::test]
+async fn reminders_stop_while_acknowledged() {
+    let sl = Sl::new().await;
+    sl.run().await;
+    let id = sl.incident("orders_without_payment").await;
+    sl.demo.app.ack(id, "<@U0HANA>").await.unwrap();
+    sl.later(5 * 60);
+    sl.run().await;
+    let replies = sl.replies();
+    let roots = sl.roots();
+    let root = roots
+        .iter()
+        .find(|r| r.blocks.to_string().contains("orders_without_payment"))
+        .unwrap();
+    assert!(
+        !replies
+            .iter()
+            .any(|r| r.thread_ts.as_deref() == Some(root.ts.as_str())),
+        "acknowledged: no reminder in its thread"
+    );
+    assert_eq!(replies.len(), 2, "the other two incidents are reminded");
+}

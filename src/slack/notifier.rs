@@ -154,7 +154,7 @@ impl SlackNotifier {
 
     /// Configured to get a channel: a listed severity or a high enough impact.
     pub fn escalates(&self, n: &Notification) -> bool {
-        let by_severity = self.escalate.severities.iter().any(|s| *s == n.severity);
+        let by_severity = self.escalate.severities.contains(&n.severity);
         let best = n
             .impact
             .as_ref()

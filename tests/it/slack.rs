@@ -253,8 +253,10 @@ async fn rate_limits_are_honoured_and_errors_retried_without_duplicates() {
     );
     sl.fake
         .inject("conversations.create", Fault::Error("internal_error"), 1);
+    sl.fake
+        .inject("conversations.setPurpose", Fault::Status(503), 1);
     let d = sl.run().await;
-    assert_eq!(d.failed, 2, "{d:?}");
+    assert_eq!(d.failed, 3, "{d:?}");
     // Back-off has passed for the error, not for the rate limit (10 minutes).
     sl.later(2);
     sl.deliver().await;

@@ -8,6 +8,9 @@
 //! history or thread before anything is posted again; edits are safe to repeat.
 
 use super::blocks::{self, Context, Message};
+
+/// People to notify the incident message names (and so maps to Slack users).
+const PEOPLE_SHOWN: usize = 10;
 use super::client::Api;
 use super::state::{Link, PostState};
 use crate::clock::Clock;
@@ -243,6 +246,18 @@ impl SlackNotifier {
         self.post_root(n, l).await.map(Some)
     }
 
+    /// The notification with its people to notify mapped to Slack users by e-mail (the
+    /// ones the message shows), so the message mentions them instead of naming them.
+    async fn with_slack_people(&self, n: &Notification) -> Step<Notification> {
+        let mut n = n.clone();
+        if let Some(report) = n.impact.as_mut() {
+            for p in report.notify.iter_mut().take(PEOPLE_SHOWN) {
+                p.slack_user = self.user_id(&p.user).await?;
+            }
+        }
+        Ok(n)
+    }
+
     /// Posts the root message once: a retry first looks for it in the channel history.
     async fn post_root(&self, n: &Notification, mut l: Link) -> Step<Link> {
         let channel = l.channel_id.clone().expect("root channel resolved");
@@ -261,6 +276,7 @@ impl SlackNotifier {
                 self.save(&l).await?;
             }
         }
+        let n = &self.with_slack_people(n).await?;
         let msg = blocks::incident(n, &self.context(n).await?, None);
         let meta = metadata(ROOT_EVENT, &[("incident_id", n.incident_id.to_string())]);
         let (ch, ts) = self
@@ -353,7 +369,7 @@ impl SlackNotifier {
         };
         self.reply_once(&l, &event_key(n), &blocks::thread_update(n))
             .await?;
-        let opened = self.opened_or(n).await?;
+        let opened = self.with_slack_people(&self.opened_or(n).await?).await?;
         let msg = blocks::incident(&opened, &self.context(&opened).await?, Some(n.at));
         let channel = l.channel_id.clone().expect("posted roots have a channel");
         let ts = l.root_ts.clone().expect("posted roots have a ts");

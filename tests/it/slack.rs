@@ -360,6 +360,10 @@ async fn consumers_are_invited_when_the_team_allows_and_impact_can_escalate() {
         .filter(|m| m.starts_with("U00ANLST"))
         .count();
     assert!(analysts > 0, "{:?}", chan.members);
+    // The people to notify are mentioned as Slack users, not named by e-mail.
+    let root = sl.roots().pop().expect("a root message");
+    let blocks = root.blocks.to_string();
+    assert!(blocks.contains("<@U00ANLST"), "{blocks}");
 
     // A medium incident escalates when its best impacted table scores above the bar.
     let mut medium = n.clone();

@@ -35,6 +35,12 @@ pub struct Config {
     /// Lineage sources (SQL files, views, job history); absent = no lineage.
     #[serde(default)]
     pub lineage: Option<crate::lineage::SourcesConfig>,
+    /// `ripple serve`: jitter, rule reload, heartbeat, shutdown.
+    #[serde(default)]
+    pub serve: crate::app::serve::ServeConfig,
+    /// Scheduled digests of what is still open.
+    #[serde(default)]
+    pub digests: Vec<crate::digest::DigestConfig>,
     /// Folder of the config file; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -182,6 +188,12 @@ pub struct Defaults {
     #[serde(with = "humantime_serde_compat")]
     pub repeat_interval: Duration,
     pub severity: String,
+    /// Flap damping: the `flap_threshold`-th incident of a monitor opened within
+    /// `flap_window` is held open (quietly) instead of resolving on the next pass.
+    /// 0 turns damping off.
+    pub flap_threshold: u32,
+    #[serde(with = "humantime_serde_compat")]
+    pub flap_window: Duration,
 }
 
 impl Default for Defaults {
@@ -193,6 +205,8 @@ impl Default for Defaults {
             min_consecutive_failures: 1,
             repeat_interval: Duration::from_secs(4 * 3600),
             severity: "medium".into(),
+            flap_threshold: 3,
+            flap_window: Duration::from_secs(3600),
         }
     }
 }
@@ -304,6 +318,7 @@ impl Config {
             }
         }
         out.extend(self.validate_github());
+        out.extend(self.validate_digests());
         if self.defaults.concurrency == 0 {
             out.push(Diagnostic::new(
                 &self.path,
@@ -336,6 +351,24 @@ impl Config {
                         "github.label_colours: `{label}` needs a 6-digit hex colour like `d93f0b`, not `{colour}`"
                     ));
                 }
+            }
+        }
+        msgs.into_iter()
+            .map(|m| Diagnostic::new(&self.path, 1, 1, m))
+            .collect()
+    }
+
+    /// Digest names, times, weekdays, zones and holidays: checked here so a typo fails
+    /// `ripple check` instead of silently never sending.
+    fn validate_digests(&self) -> Vec<Diagnostic> {
+        let mut seen = std::collections::HashSet::new();
+        let mut msgs = Vec::new();
+        for d in &self.digests {
+            if !seen.insert(d.name.as_str()) {
+                msgs.push(format!("duplicate digest `{}`", d.name));
+            }
+            if let Err(e) = d.validate() {
+                msgs.push(format!("digest `{}`: {e}", d.name));
             }
         }
         msgs.into_iter()

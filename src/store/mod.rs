@@ -7,12 +7,14 @@
 //! `incidents_one_open` is what makes "one open incident per fingerprint" true even if
 //! two processes race.
 
+mod always;
 mod incidents;
 mod outbox;
 mod silences;
 mod usage;
 
 pub use incidents::{Applied, IncidentRow, MonitorInfo, RunContext};
+pub use always::{DigestSend, DigestState};
 pub use outbox::OutboxItem;
 pub use silences::Silence;
 
@@ -28,6 +30,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("schema_v1.sql")),
     (2, include_str!("schema_v2_github.sql")),
     (3, include_str!("schema_v3_impact.sql")),
+    (5, include_str!("schema_v5_always.sql")),
     (6, include_str!("schema_v6_silences.sql")),
 ];
 
@@ -92,6 +95,12 @@ impl Store {
                 .await?;
             tx.commit().await?;
         }
+        Ok(())
+    }
+
+    /// Whether the store answers (`/readyz`).
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 

@@ -102,6 +102,12 @@ impl Scheduler {
         })
     }
 
+    /// The dead-man's check alone, at the clock's now (a starved scheduler, tests).
+    pub async fn check_missed_only(&mut self, app: &App) -> anyhow::Result<usize> {
+        let now = app.clock.now();
+        self.check_missed(app, now).await
+    }
+
     /// One Missed per overdue tick: a monitor still silent at the next check is not
     /// recorded again until a later tick is missed too.
     async fn check_missed(&mut self, app: &App, now: DateTime<Utc>) -> anyhow::Result<usize> {

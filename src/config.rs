@@ -104,12 +104,27 @@ pub struct StateConfig {
     /// SQLite file path, or a `sqlite:` URL.
     #[serde(default = "default_state_path")]
     pub path: PathBuf,
+    /// SQLite `synchronous` in WAL mode: `full` (default) syncs every commit; `normal`
+    /// syncs at checkpoints, which survives any process crash but may lose the last
+    /// commits to a power loss (then a notification may be sent twice).
+    #[serde(default)]
+    pub synchronous: Synchronous,
+}
+
+/// How hard the store pushes each commit to disk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    #[default]
+    Full,
+    Normal,
 }
 
 impl Default for StateConfig {
     fn default() -> Self {
         StateConfig {
             path: default_state_path(),
+            synchronous: Synchronous::Full,
         }
     }
 }

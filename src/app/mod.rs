@@ -83,7 +83,8 @@ impl App {
     ) -> anyhow::Result<App> {
         let rules = rules::load_dir(&config.resolve(&config.rules), &config);
         let warehouse = open_warehouse(&config, clock.clone()).await?;
-        let store = Store::open(&config.resolve(&config.state.path)).await?;
+        let state = &config.state;
+        let store = Store::open_with(&config.resolve(&state.path), state.synchronous).await?;
         let notifiers = default_notifiers(&config, &store, secrets, clock.clone())?;
         let digest_sink = digests::default_sink(&config)?;
         Ok(App {

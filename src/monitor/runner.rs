@@ -69,7 +69,7 @@ pub async fn run_one(warehouse: &dyn Warehouse, m: &Monitor, clock: &dyn Clock) 
 }
 
 /// Every named parameter of a monitor's run: `@run_time` and its kind's own.
-fn params_for(m: &Monitor, started_at: DateTime<Utc>) -> BTreeMap<String, ParamValue> {
+pub fn params_for(m: &Monitor, started_at: DateTime<Utc>) -> BTreeMap<String, ParamValue> {
     let mut p = run_params(started_at);
     p.extend(super::kinds::params(&m.check, started_at));
     p

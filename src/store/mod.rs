@@ -20,7 +20,9 @@ pub use silences::Silence;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -43,6 +45,14 @@ pub struct Store {
 impl Store {
     /// Opens (creating when missing) the SQLite store at `path` and migrates it.
     pub async fn open(path: &Path) -> anyhow::Result<Store> {
+        Self::open_with(path, crate::config::Synchronous::Full).await
+    }
+
+    /// [`Store::open`] with the configured `state.synchronous`.
+    pub async fn open_with(
+        path: &Path,
+        sync: crate::config::Synchronous,
+    ) -> anyhow::Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create the state folder {}", dir.display()))?;
@@ -51,6 +61,10 @@ impl Store {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(match sync {
+                crate::config::Synchronous::Full => SqliteSynchronous::Full,
+                crate::config::Synchronous::Normal => SqliteSynchronous::Normal,
+            })
             .busy_timeout(Duration::from_secs(10));
         Self::connect(opts, 4).await
     }

@@ -51,8 +51,12 @@ async fn bench() -> bool {
     let dir = tempfile::tempdir().expect("temp dir");
     let t0: DateTime<Utc> = "2026-11-20T00:00:30Z".parse().expect("time");
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    ripple::demo::seed_warehouse(&dir.path().join("wh"), &repo.join("fixtures/demo/seed.sql"), t0)
-        .expect("seed");
+    ripple::demo::seed_warehouse(
+        &dir.path().join("wh"),
+        &repo.join("fixtures/demo/seed.sql"),
+        t0,
+    )
+    .expect("seed");
     write_rules(&dir.path().join("rules"));
     let setup = Instant::now();
     let zero_full = tick(dir.path(), "zero-full", t0, true, "full").await;
@@ -104,8 +108,15 @@ async fn tick(
 ) -> std::time::Duration {
     let cfg = config(dir, name, sync);
     let clock = ManualClock::new(t0);
-    let mut app = App::from_config(cfg, Arc::new(clock.clone())).await.expect("app");
-    assert_eq!(app.rules.monitors.len(), MONITORS, "{:?}", app.rules.problems.first());
+    let mut app = App::from_config(cfg, Arc::new(clock.clone()))
+        .await
+        .expect("app");
+    assert_eq!(
+        app.rules.monitors.len(),
+        MONITORS,
+        "{:?}",
+        app.rules.problems.first()
+    );
     if zero {
         app.warehouse = Arc::new(ZeroCost);
     }

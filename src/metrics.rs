@@ -90,51 +90,116 @@ impl Metrics {
         self.render_notifiers(&mut out);
         let ticks = *self.ticks.lock().expect("metrics lock");
         let reloads = *self.reload_errors.lock().expect("metrics lock");
-        family(&mut out, "ripple_scheduler_ticks_total", "counter", "Scheduler ticks.");
+        family(
+            &mut out,
+            "ripple_scheduler_ticks_total",
+            "counter",
+            "Scheduler ticks.",
+        );
         let _ = writeln!(out, "ripple_scheduler_ticks_total {ticks}");
-        family(&mut out, "ripple_rules_reload_errors_total", "counter", "Rule reloads that kept a last good version.");
+        family(
+            &mut out,
+            "ripple_rules_reload_errors_total",
+            "counter",
+            "Rule reloads that kept a last good version.",
+        );
         let _ = writeln!(out, "ripple_rules_reload_errors_total {reloads}");
         out
     }
 
     fn render_monitors(&self, out: &mut String) {
         let all = self.monitors.lock().expect("metrics lock");
-        family(out, "ripple_monitor_outcome", "gauge", "1 for the monitor's latest outcome.");
+        family(
+            out,
+            "ripple_monitor_outcome",
+            "gauge",
+            "1 for the monitor's latest outcome.",
+        );
         for (id, s) in all.iter() {
             for o in OUTCOMES {
                 let v = u8::from(s.outcome == o);
-                let _ = writeln!(out, "ripple_monitor_outcome{{monitor=\"{}\",outcome=\"{o}\"}} {v}", esc(id));
+                let _ = writeln!(
+                    out,
+                    "ripple_monitor_outcome{{monitor=\"{}\",outcome=\"{o}\"}} {v}",
+                    esc(id)
+                );
             }
         }
-        family(out, "ripple_monitor_rows", "gauge", "Rows the latest completed run returned.");
+        family(
+            out,
+            "ripple_monitor_rows",
+            "gauge",
+            "Rows the latest completed run returned.",
+        );
         for (id, s) in all.iter() {
             if let Some(rows) = s.rows {
                 let _ = writeln!(out, "ripple_monitor_rows{{monitor=\"{}\"}} {rows}", esc(id));
             }
         }
-        family(out, "ripple_monitor_run_duration_seconds", "gauge", "Duration of the latest run.");
+        family(
+            out,
+            "ripple_monitor_run_duration_seconds",
+            "gauge",
+            "Duration of the latest run.",
+        );
         for (id, s) in all.iter() {
-            let _ = writeln!(out, "ripple_monitor_run_duration_seconds{{monitor=\"{}\"}} {}", esc(id), s.duration_secs);
+            let _ = writeln!(
+                out,
+                "ripple_monitor_run_duration_seconds{{monitor=\"{}\"}} {}",
+                esc(id),
+                s.duration_secs
+            );
         }
-        family(out, "ripple_monitor_last_success_timestamp_seconds", "gauge", "When the monitor last passed.");
+        family(
+            out,
+            "ripple_monitor_last_success_timestamp_seconds",
+            "gauge",
+            "When the monitor last passed.",
+        );
         for (id, s) in all.iter() {
             if let Some(t) = s.last_success {
                 let secs = t.timestamp_millis() as f64 / 1000.0;
-                let _ = writeln!(out, "ripple_monitor_last_success_timestamp_seconds{{monitor=\"{}\"}} {secs}", esc(id));
+                let _ = writeln!(
+                    out,
+                    "ripple_monitor_last_success_timestamp_seconds{{monitor=\"{}\"}} {secs}",
+                    esc(id)
+                );
             }
         }
-        family(out, "ripple_monitor_runs_total", "counter", "Runs recorded since start.");
+        family(
+            out,
+            "ripple_monitor_runs_total",
+            "counter",
+            "Runs recorded since start.",
+        );
         for (id, s) in all.iter() {
-            let _ = writeln!(out, "ripple_monitor_runs_total{{monitor=\"{}\"}} {}", esc(id), s.runs);
+            let _ = writeln!(
+                out,
+                "ripple_monitor_runs_total{{monitor=\"{}\"}} {}",
+                esc(id),
+                s.runs
+            );
         }
     }
 
     fn render_notifiers(&self, out: &mut String) {
         let all = self.notifiers.lock().expect("metrics lock");
-        let series: [(&str, &str, fn(&NotifierStat) -> u64); 3] = [
-            ("ripple_notifier_sends_total", "Notifications delivered.", |s| s.sends),
-            ("ripple_notifier_retries_total", "Deliveries attempted again after a failure.", |s| s.retries),
-            ("ripple_notifier_failures_total", "Delivery attempts that failed.", |s| s.failures),
+        let series: [Series; 3] = [
+            (
+                "ripple_notifier_sends_total",
+                "Notifications delivered.",
+                |s| s.sends,
+            ),
+            (
+                "ripple_notifier_retries_total",
+                "Deliveries attempted again after a failure.",
+                |s| s.retries,
+            ),
+            (
+                "ripple_notifier_failures_total",
+                "Delivery attempts that failed.",
+                |s| s.failures,
+            ),
         ];
         for (name, help, get) in series {
             family(out, name, "counter", help);
@@ -158,13 +223,18 @@ impl DeliveryObserver for Metrics {
     }
 }
 
+/// A counter family: name, help, and how to read it from a notifier's counters.
+type Series = (&'static str, &'static str, fn(&NotifierStat) -> u64);
+
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
 /// Label values escape `\`, `"` and newlines.
 fn esc(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -185,11 +255,18 @@ mod tests {
         m.attempted("slack", 0, false);
         m.attempted("slack", 1, true);
         let text = m.render();
-        assert!(text.contains("ripple_monitor_outcome{monitor=\"a\",outcome=\"pass\"} 1"), "{text}");
+        assert!(
+            text.contains("ripple_monitor_outcome{monitor=\"a\",outcome=\"pass\"} 1"),
+            "{text}"
+        );
         assert!(text.contains("ripple_monitor_outcome{monitor=\"a\",outcome=\"fail\"} 0"));
         assert!(text.contains("ripple_monitor_rows{monitor=\"a\"} 0"));
         assert!(text.contains("ripple_monitor_run_duration_seconds{monitor=\"a\"} 1.5"));
-        assert!(text.contains("ripple_monitor_last_success_timestamp_seconds{monitor=\"a\"} 1800000001.5"));
+        assert!(
+            text.contains(
+                "ripple_monitor_last_success_timestamp_seconds{monitor=\"a\"} 1800000001.5"
+            )
+        );
         assert!(text.contains("ripple_notifier_sends_total{destination=\"slack\"} 1"));
         assert!(text.contains("ripple_notifier_retries_total{destination=\"slack\"} 1"));
         assert!(text.contains("ripple_notifier_failures_total{destination=\"slack\"} 1"));

@@ -34,8 +34,14 @@ async fn readyz(State(s): State<ServerState>) -> impl IntoResponse {
     let store_ok = app.store.ping().await.is_ok();
     match (s.live.is_ready(), store_ok) {
         (true, true) => (StatusCode::OK, "ready\n".to_string()),
-        (false, _) => (StatusCode::SERVICE_UNAVAILABLE, "not ready: starting or shutting down\n".into()),
-        (_, false) => (StatusCode::SERVICE_UNAVAILABLE, "not ready: state store unavailable\n".into()),
+        (false, _) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: starting or shutting down\n".into(),
+        ),
+        (_, false) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: state store unavailable\n".into(),
+        ),
     }
 }
 

@@ -57,7 +57,13 @@ impl App {
         for cfg in &self.config.digests {
             let sched = cfg.schedule().map_err(anyhow::Error::msg)?;
             let state = self.store.digest_state(&cfg.name, now).await?;
-            let due = schedule::due_slot(&sched, state.last_slot_at, state.known_since, now, cfg.catch_up);
+            let due = schedule::due_slot(
+                &sched,
+                state.last_slot_at,
+                state.known_since,
+                now,
+                cfg.catch_up,
+            );
             if let Some(slot) = due
                 && let Some(s) = self.send_digest(cfg, Some(slot)).await?
             {
@@ -85,8 +91,16 @@ impl App {
         let text = digest::render::text(&digest);
         let standing = state.last_handle.filter(|_| state.last_all_clear);
         let delivered = match standing.filter(|_| digest.is_all_clear()) {
-            Some(h) => self.digest_sink.edit(&h, &digest, &text).await.map(|_| (h, "edit")),
-            None => self.digest_sink.post(&digest, &text).await.map(|h| (h, "post")),
+            Some(h) => self
+                .digest_sink
+                .edit(&h, &digest, &text)
+                .await
+                .map(|_| (h, "edit")),
+            None => self
+                .digest_sink
+                .post(&digest, &text)
+                .await
+                .map(|h| (h, "post")),
         };
         let (handle, action) = match delivered {
             Ok(d) => d,
@@ -104,7 +118,9 @@ impl App {
             action: action.into(),
             all_clear: digest.is_all_clear(),
         };
-        self.store.record_digest_send(&cfg.name, slot, &send).await?;
+        self.store
+            .record_digest_send(&cfg.name, slot, &send)
+            .await?;
         tracing::info!(digest = %cfg.name, action, items = digest.total(), "digest sent");
         Ok(Some(DigestSent {
             name: cfg.name.clone(),
@@ -138,9 +154,13 @@ impl App {
             out.push(self.candidate(inc, ItemKind::Incident, format!("#{}", inc.id), link));
         }
         for inc in incidents.iter().filter(|i| i.status != "open") {
-            let Some(l) = by_incident.get(&inc.id) else { continue };
+            let Some(l) = by_incident.get(&inc.id) else {
+                continue;
+            };
             let open_issue = matches!(l.state, LinkState::Open | LinkState::Resolved);
-            let Some((r, url)) = issue_ref(l).filter(|_| open_issue) else { continue };
+            let Some((r, url)) = issue_ref(l).filter(|_| open_issue) else {
+                continue;
+            };
             if listed_issues.insert(r.clone()) {
                 out.push(self.candidate(inc, ItemKind::Issue, r, Some((String::new(), url))));
             }

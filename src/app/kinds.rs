@@ -31,7 +31,9 @@ impl App {
                     let since = r.started_at - Duration::from_std(spec.window)?;
                     let history = self.store.check_values(&m.id, since).await?;
                     r.outcome = kinds::judge_null_ratio(spec, ratio, &history);
-                    self.store.add_check_value(&m.id, r.started_at, ratio).await?;
+                    self.store
+                        .add_check_value(&m.id, r.started_at, ratio)
+                        .await?;
                 }
                 Ok(None)
             }

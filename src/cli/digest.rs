@@ -27,7 +27,10 @@ pub async fn run(config: &Path, args: DigestArgs) -> anyhow::Result<ExitCode> {
             Some(d) => vec![d.clone()],
             None => {
                 let names: Vec<&str> = app.config.digests.iter().map(|d| d.name.as_str()).collect();
-                eprintln!("no digest `{n}` in the config (digests: {})", names.join(", "));
+                eprintln!(
+                    "no digest `{n}` in the config (digests: {})",
+                    names.join(", ")
+                );
                 return Ok(ExitCode::from(2));
             }
         },
@@ -41,7 +44,10 @@ pub async fn run(config: &Path, args: DigestArgs) -> anyhow::Result<ExitCode> {
         if args.now {
             app.send_digest(d, None).await?;
         } else {
-            print!("{}", crate::digest::render::text(&app.build_digest(d).await?));
+            print!(
+                "{}",
+                crate::digest::render::text(&app.build_digest(d).await?)
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

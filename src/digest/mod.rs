@@ -259,7 +259,10 @@ mod tests {
             .map(|g| (g.team.as_str(), g.severity.as_str(), g.items.len()))
             .collect();
         assert_eq!(shape, [("a", "high", 2), ("a", "low", 1), ("b", "low", 1)]);
-        assert_eq!(d.groups[0].items[0].candidate.reference, "#4", "oldest first");
+        assert_eq!(
+            d.groups[0].items[0].candidate.reference, "#4",
+            "oldest first"
+        );
         assert_eq!(d.stale(), 2);
     }
 
@@ -273,7 +276,11 @@ mod tests {
             cand("b", "high", 1, ItemKind::Incident),
             cand("a", "high", 2, ItemKind::Issue),
         ];
-        assert_eq!(build(&c, all.clone(), now).total(), 1, "issues need github_label");
+        assert_eq!(
+            build(&c, all.clone(), now).total(),
+            1,
+            "issues need github_label"
+        );
         let c = cfg("filter: { teams: [a] }\ngithub_label: ripple");
         assert_eq!(build(&c, all, now).total(), 3);
     }

@@ -57,12 +57,18 @@ impl DigestSink for ConsoleSink {
         // Unique across restarts: the digest, its time and a per-process counter.
         let n = self.seq.fetch_add(1, Ordering::Relaxed);
         let handle = format!("console:{}:{}:{n}", d.name, d.at.timestamp_millis());
-        self.write(&format!("[digest {} → {}] post {handle}", d.name, d.channel), text)?;
+        self.write(
+            &format!("[digest {} → {}] post {handle}", d.name, d.channel),
+            text,
+        )?;
         Ok(handle)
     }
 
     async fn edit(&self, handle: &str, d: &Digest, text: &str) -> anyhow::Result<()> {
-        self.write(&format!("[digest {} → {}] edit {handle}", d.name, d.channel), text)
+        self.write(
+            &format!("[digest {} → {}] edit {handle}", d.name, d.channel),
+            text,
+        )
     }
 }
 

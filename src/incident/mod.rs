@@ -306,7 +306,10 @@ mod tests {
             notify: None,
         };
         assert_eq!(damp(resolve, Some(&inc), 3, &POLICY), held);
-        let off = Policy { flap: None, ..POLICY };
+        let off = Policy {
+            flap: None,
+            ..POLICY
+        };
         assert_eq!(damp(resolve, Some(&inc), 9, &off), Decision::Resolve);
         let opening = Decision::Open(Condition::Failing);
         assert_eq!(damp(opening, None, 9, &POLICY), opening);

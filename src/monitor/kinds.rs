@@ -58,7 +58,10 @@ fn deadline_on(spec: &Deadline, day: NaiveDate) -> Option<DateTime<Utc>> {
     let local = day.and_time(spec.at);
     (0..=180).find_map(|m| {
         let t = local + Duration::minutes(m);
-        spec.tz.from_local_datetime(&t).earliest().map(|d| d.to_utc())
+        spec.tz
+            .from_local_datetime(&t)
+            .earliest()
+            .map(|d| d.to_utc())
     })
 }
 
@@ -87,11 +90,17 @@ pub fn judge_deadline(
         return (outcome, severity);
     };
     let p = phase(spec, started_at);
-    let local = p.due().with_timezone(&spec.tz).format("%Y-%m-%d %H:%M:%S %Z");
+    let local = p
+        .due()
+        .with_timezone(&spec.tz)
+        .format("%Y-%m-%d %H:%M:%S %Z");
     let (message, severity) = match p {
         Phase::AtRisk(due) => {
             let left = crate::digest::render::age(due - started_at);
-            (format!("deadline at risk: {rows} unfinished, due {local} (in {left})"), severity)
+            (
+                format!("deadline at risk: {rows} unfinished, due {local} (in {left})"),
+                severity,
+            )
         }
         Phase::Breach(_) => (
             format!("deadline breached: {rows} unfinished at {local}"),
@@ -118,18 +127,27 @@ pub fn escalate(s: Severity) -> Severity {
 
 /// Freshness and row-count failures say what they saw, from their one row.
 pub fn describe(check: &Check, outcome: Outcome) -> Outcome {
-    let Outcome::Fail { rows, sample, message: None } = outcome else {
+    let Outcome::Fail {
+        rows,
+        sample,
+        message: None,
+    } = outcome
+    else {
         return outcome;
     };
     let row = sample.first().cloned().unwrap_or_default();
     let message = match check {
         Check::Freshness { spec, .. } => Some(match row.get("newest") {
-            Some(serde_json::Value::Null) | None => format!("{} is empty: no {} at all", spec.table, spec.column),
+            Some(serde_json::Value::Null) | None => {
+                format!("{} is empty: no {} at all", spec.table, spec.column)
+            }
             Some(v) => format!(
                 "{} is stale: newest {} is {}, older than {}",
                 spec.table,
                 spec.column,
-                v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()),
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string()),
                 humantime::format_duration(spec.max_age)
             ),
         }),
@@ -140,7 +158,11 @@ pub fn describe(check: &Check, outcome: Outcome) -> Outcome {
         }),
         _ => None,
     };
-    Outcome::Fail { rows, message, sample }
+    Outcome::Fail {
+        rows,
+        message,
+        sample,
+    }
 }
 
 /// The measured null ratio from a `null_ratio` run's one row (`total`, `nulls`); None
@@ -150,7 +172,10 @@ pub fn measured_null_ratio(outcome: &Outcome) -> Option<f64> {
         return None;
     };
     let row = sample.first()?;
-    let num = |k: &str| row.get(k).and_then(|v| v.as_f64().or_else(|| v.as_str()?.parse().ok()));
+    let num = |k: &str| {
+        row.get(k)
+            .and_then(|v| v.as_f64().or_else(|| v.as_str()?.parse().ok()))
+    };
     let total = num("total")?;
     let nulls = num("nulls").unwrap_or(0.0);
     Some(if total > 0.0 { nulls / total } else { 0.0 })
@@ -223,7 +248,11 @@ mod tests {
         );
         let (o, sev) = judge_deadline(&spec, Severity::Medium, fail(3), due);
         assert_eq!(sev, Severity::High);
-        assert!(o.summary().contains("deadline breached: 3 unfinished"), "{}", o.summary());
+        assert!(
+            o.summary().contains("deadline breached: 3 unfinished"),
+            "{}",
+            o.summary()
+        );
         let (o, sev) = judge_deadline(&spec, Severity::Medium, Outcome::Pass, due);
         assert_eq!((o, sev), (Outcome::Pass, Severity::Medium));
     }
@@ -251,9 +280,16 @@ mod tests {
             min_history: 3,
         };
         assert_eq!(judge_null_ratio(&spec, 0.9, &[0.0, 0.0]), Outcome::Pass);
-        assert_eq!(judge_null_ratio(&spec, 0.15, &[0.0, 0.05, 0.1]), Outcome::Pass);
+        assert_eq!(
+            judge_null_ratio(&spec, 0.15, &[0.0, 0.05, 0.1]),
+            Outcome::Pass
+        );
         let o = judge_null_ratio(&spec, 0.5, &[0.0, 0.05, 0.1]);
-        assert!(o.summary().contains("is 0.50, against 0.05"), "{}", o.summary());
+        assert!(
+            o.summary().contains("is 0.50, against 0.05"),
+            "{}",
+            o.summary()
+        );
         let row = Outcome::Fail {
             rows: 1,
             message: None,

@@ -2,7 +2,9 @@
 //! returned; one bad monitor never hides another.
 
 use super::sql::{self, Expect, SqlProblem};
-use super::{Check, MAX_SAMPLE, Monitor, RuleSet, Schedule, Severity, kinds};
+mod blocks;
+
+use super::{Check, MAX_SAMPLE, Monitor, RuleSet, Schedule, Severity};
 use crate::config::Config;
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::yaml;
@@ -33,52 +35,10 @@ struct RawMonitor {
     sql_file: Option<Spanned<String>>,
     sample: Option<Spanned<u32>>,
     service_account: Option<Spanned<String>>,
-    freshness: Option<RawFreshness>,
-    row_count: Option<RawRowCount>,
-    null_ratio: Option<RawNullRatio>,
-    deadline: Option<RawDeadline>,
-}
-
-/// `freshness: { table, column, max_age }`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFreshness {
-    table: Spanned<String>,
-    column: Spanned<String>,
-    max_age: Spanned<String>,
-}
-
-/// `row_count: { table, min, max, where }`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRowCount {
-    table: Spanned<String>,
-    min: Option<u64>,
-    max: Option<u64>,
-    #[serde(rename = "where")]
-    filter: Option<Spanned<String>>,
-}
-
-/// `null_ratio: { table, column, window, max_shift, where, min_history }`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawNullRatio {
-    table: Spanned<String>,
-    column: Spanned<String>,
-    window: Option<Spanned<String>>,
-    max_shift: Spanned<f64>,
-    #[serde(rename = "where")]
-    filter: Option<Spanned<String>>,
-    min_history: Option<u32>,
-}
-
-/// `deadline: { at, timezone, breach_window }`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDeadline {
-    at: Spanned<String>,
-    timezone: Option<Spanned<String>>,
-    breach_window: Option<Spanned<String>>,
+    freshness: Option<blocks::RawFreshness>,
+    row_count: Option<blocks::RawRowCount>,
+    null_ratio: Option<blocks::RawNullRatio>,
+    deadline: Option<blocks::RawDeadline>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -397,17 +357,44 @@ impl Ctx<'_> {
         let kind = self.kind(raw)?;
         if !matches!(kind, "rows" | "assert" | "deadline") {
             if let Some(f) = &raw.sql_file {
-                return Err(self.at(f, format!("`kind: {kind}` builds its own SQL; remove `sql_file`")));
+                return Err(self.at(
+                    f,
+                    format!("`kind: {kind}` builds its own SQL; remove `sql_file`"),
+                ));
             }
             if let Some(q) = &raw.sql {
-                return Err(self.at(q, format!("`kind: {kind}` builds its own SQL; remove `sql`")));
+                return Err(self.at(
+                    q,
+                    format!("`kind: {kind}` builds its own SQL; remove `sql`"),
+                ));
             }
         }
         match (kind, raw) {
-            ("freshness", RawMonitor { freshness: Some(f), .. }) => self.freshness(f),
-            ("row_count", RawMonitor { row_count: Some(r), .. }) => self.row_count(r),
-            ("null_ratio", RawMonitor { null_ratio: Some(n), .. }) => self.null_ratio(n),
-            ("deadline", RawMonitor { deadline: Some(d), .. }) => {
+            (
+                "freshness",
+                RawMonitor {
+                    freshness: Some(f), ..
+                },
+            ) => self.freshness(f),
+            (
+                "row_count",
+                RawMonitor {
+                    row_count: Some(r), ..
+                },
+            ) => self.row_count(r),
+            (
+                "null_ratio",
+                RawMonitor {
+                    null_ratio: Some(n),
+                    ..
+                },
+            ) => self.null_ratio(n),
+            (
+                "deadline",
+                RawMonitor {
+                    deadline: Some(d), ..
+                },
+            ) => {
                 let spec = self.deadline(d, &raw.schedule)?;
                 let sql = self.validated_sql(raw, Expect::Rows)?;
                 Ok(Check::Deadline { sql, spec })
@@ -421,132 +408,11 @@ impl Ctx<'_> {
         }
     }
 
-    /// The kind: `kind:` when given (it must match a kind block), else the one kind
-    /// block present, else `rows`.
-    fn kind(&self, raw: &RawMonitor) -> Result<&'static str, Diagnostic> {
-        let blocks: Vec<&'static str> = [
-            ("freshness", raw.freshness.is_some()),
-            ("row_count", raw.row_count.is_some()),
-            ("null_ratio", raw.null_ratio.is_some()),
-            ("deadline", raw.deadline.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(k, present)| present.then_some(k))
-        .collect();
-        if blocks.len() > 1 {
-            let msg = format!("a monitor has one kind, but this one has blocks for {}", blocks.join(", "));
-            return Err(self.at(&raw.id, msg));
-        }
-        let Some(k) = &raw.kind else {
-            return Ok(blocks.first().copied().unwrap_or("rows"));
-        };
-        let Some(kind) = Check::KINDS.iter().copied().find(|c| *c == k.as_str()) else {
-            let msg = format!(
-                "unknown monitor kind `{}`; expected one of: {}",
-                k.as_str(),
-                Check::KINDS.join(", ")
-            );
-            return Err(self.at(k, msg));
-        };
-        match blocks.first() {
-            Some(b) if *b != kind => Err(self.at(k, format!("`kind: {kind}` does not match the `{b}:` block"))),
-            None if !matches!(kind, "rows" | "assert") => Err(self.at(
-                k,
-                format!("a monitor of `kind: {kind}` needs a `{kind}:` block, like {}", example(kind)),
-            )),
-            _ => Ok(kind),
-        }
-    }
-
     /// The rule's own SQL, validated for what the kind expects.
     fn validated_sql(&self, raw: &RawMonitor, expect: Expect) -> Result<String, Diagnostic> {
         let (sql, origin) = self.sql_text(raw)?;
         sql::validate(&sql, expect).map_err(|p| origin.locate(&p))?;
         Ok(sql)
-    }
-
-    /// Compiled SQL goes through the same read-only validation; a problem can only come
-    /// from a `where:` filter, so it is reported there (or at the table).
-    fn compiled(&self, sql: String, at: &Spanned<String>) -> Result<String, Diagnostic> {
-        sql::validate(&sql, Expect::Rows).map_err(|p| self.at(at, p.message))?;
-        Ok(sql)
-    }
-
-    fn table(&self, t: &Spanned<String>) -> Result<String, Diagnostic> {
-        if kinds::valid_table(t) {
-            return Ok(t.to_string());
-        }
-        Err(self.at(t, format!("invalid table `{}`; write it as `dataset.table` or `project.dataset.table`", t.as_str())))
-    }
-
-    fn column(&self, c: &Spanned<String>) -> Result<String, Diagnostic> {
-        if kinds::valid_column(c) {
-            return Ok(c.to_string());
-        }
-        Err(self.at(c, format!("invalid column `{}`; use a plain column name", c.as_str())))
-    }
-
-    fn freshness(&self, f: &RawFreshness) -> Result<Check, Diagnostic> {
-        let spec = kinds::Freshness {
-            table: self.table(&f.table)?,
-            column: self.column(&f.column)?,
-            max_age: self.duration(Some(&f.max_age), Default::default())?,
-        };
-        let sql = self.compiled(spec.sql(), &f.table)?;
-        Ok(Check::Freshness { sql, spec })
-    }
-
-    fn row_count(&self, r: &RawRowCount) -> Result<Check, Diagnostic> {
-        let spec = kinds::RowCount {
-            table: self.table(&r.table)?,
-            min: r.min,
-            max: r.max,
-            filter: r.filter.as_ref().map(|f| f.to_string()),
-        };
-        match (spec.min, spec.max) {
-            (None, None) => return Err(self.at(&r.table, "row_count needs `min`, `max` or both")),
-            (Some(lo), Some(hi)) if lo > hi => {
-                return Err(self.at(&r.table, format!("row_count `min` ({lo}) is above `max` ({hi})")));
-            }
-            _ => {}
-        }
-        let sql = self.compiled(spec.sql(), r.filter.as_ref().unwrap_or(&r.table))?;
-        Ok(Check::RowCount { sql, spec })
-    }
-
-    fn null_ratio(&self, n: &RawNullRatio) -> Result<Check, Diagnostic> {
-        let week = std::time::Duration::from_secs(7 * 86400);
-        let shift = *n.max_shift;
-        if !(shift > 0.0 && shift <= 1.0) {
-            return Err(self.at(&n.max_shift, format!("max_shift is a share between 0 and 1, like 0.2 (got {shift})")));
-        }
-        let spec = kinds::NullRatio {
-            table: self.table(&n.table)?,
-            column: self.column(&n.column)?,
-            window: self.duration(n.window.as_ref(), week)?,
-            max_shift: shift,
-            filter: n.filter.as_ref().map(|f| f.to_string()),
-            min_history: n.min_history.unwrap_or(3).max(1),
-        };
-        let sql = self.compiled(spec.sql(), n.filter.as_ref().unwrap_or(&n.table))?;
-        Ok(Check::NullRatio { sql, spec })
-    }
-
-    /// The deadline's zone defaults to the schedule's: both describe the same batch.
-    fn deadline(&self, d: &RawDeadline, schedule: &RawSchedule) -> Result<kinds::Deadline, Diagnostic> {
-        let at = chrono::NaiveTime::parse_from_str(&d.at, "%H:%M:%S")
-            .or_else(|_| chrono::NaiveTime::parse_from_str(&d.at, "%H:%M"))
-            .map_err(|_| self.at(&d.at, format!("invalid deadline `{}`; write it as `HH:MM` or `HH:MM:SS`", d.at.as_str())))?;
-        let tz = match d.timezone.as_ref().or(schedule.timezone.as_ref()) {
-            None => chrono_tz::UTC,
-            Some(tz) => self.timezone(tz)?,
-        };
-        let six_hours = std::time::Duration::from_secs(6 * 3600);
-        Ok(kinds::Deadline {
-            at,
-            tz,
-            breach_window: self.duration(d.breach_window.as_ref(), six_hours)?,
-        })
     }
 
     /// The monitor's SQL and where its first character sits, inline or from `sql_file`.
@@ -602,16 +468,6 @@ impl Ctx<'_> {
                 col: col + usize::from(quoted),
             }
         }
-    }
-}
-
-/// A one-line example of each kind's block, for "needs a block" messages.
-fn example(kind: &str) -> &'static str {
-    match kind {
-        "freshness" => "`freshness: { table: shop.orders, column: ordered_at, max_age: 6h }`",
-        "row_count" => "`row_count: { table: shop.orders, min: 1 }`",
-        "null_ratio" => "`null_ratio: { table: shop.orders, column: processed_at, max_shift: 0.2 }`",
-        _ => "`deadline: { at: \"23:59:59\", timezone: Asia/Tokyo }` with `sql:` returning unfinished rows",
     }
 }
 

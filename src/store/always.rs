@@ -27,7 +27,11 @@ pub struct DigestSend {
 
 impl Store {
     /// The digest's state, creating it (known since `now`) on first sight.
-    pub async fn digest_state(&self, name: &str, now: DateTime<Utc>) -> anyhow::Result<DigestState> {
+    pub async fn digest_state(
+        &self,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<DigestState> {
         sqlx::query(
             "INSERT INTO digest_state (name, known_since, updated_at) VALUES ($1, $2, $2)
              ON CONFLICT (name) DO NOTHING",

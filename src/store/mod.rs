@@ -13,8 +13,8 @@ mod outbox;
 mod silences;
 mod usage;
 
-pub use incidents::{Applied, IncidentRow, MonitorInfo, RunContext};
 pub use always::{DigestSend, DigestState};
+pub use incidents::{Applied, IncidentRow, MonitorInfo, RunContext};
 pub use outbox::OutboxItem;
 pub use silences::Silence;
 
@@ -49,10 +49,7 @@ impl Store {
     }
 
     /// [`Store::open`] with the configured `state.synchronous`.
-    pub async fn open_with(
-        path: &Path,
-        sync: crate::config::Synchronous,
-    ) -> anyhow::Result<Store> {
+    pub async fn open_with(path: &Path, sync: crate::config::Synchronous) -> anyhow::Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create the state folder {}", dir.display()))?;

@@ -33,7 +33,10 @@ fn cron_ticks_keep_local_time_across_dst_and_skip_weekends() {
     // Friday 2026-03-27 09:00 CET; the next tick skips the weekend (and the DST change
     // on Sunday 2026-03-29) to Monday 09:00 CEST.
     let fri = t("2026-03-27T08:00:00Z");
-    assert_eq!(deadman::next_tick(&s, fri - Duration::minutes(1)), Some(fri));
+    assert_eq!(
+        deadman::next_tick(&s, fri - Duration::minutes(1)),
+        Some(fri)
+    );
     assert_eq!(deadman::next_tick(&s, fri), Some(t("2026-03-30T07:00:00Z")));
     // 02:30 daily in Paris: the spring-forward day has no 02:30 and runs once later;
     // the fall-back day has two 02:30s and runs once.
@@ -44,7 +47,11 @@ fn cron_ticks_keep_local_time_across_dst_and_skip_weekends() {
     assert_eq!(fall.len(), 2, "one run per local day: {fall:?}");
 }
 
-fn ticks(s: &ripple::rules::Schedule, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+fn ticks(
+    s: &ripple::rules::Schedule,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<DateTime<Utc>> {
     let mut out = vec![];
     let mut at = from;
     while let Some(next) = deadman::next_tick(s, at).filter(|n| *n <= to) {
@@ -59,10 +66,22 @@ async fn jitter_spreads_runs_but_every_monitor_runs_once_per_tick() {
     let demo = Demo::new().await;
     let s = Scheduler::new(t0()).with_jitter(std::time::Duration::from_secs(30));
     let monitors = &demo.app.rules.monitors;
-    let half = Scheduler::due(monitors, t0() + Duration::minutes(29), t0() + Duration::minutes(30));
-    let spread = s.due_jittered(monitors, t0() + Duration::minutes(29), t0() + Duration::minutes(30));
+    let half = Scheduler::due(
+        monitors,
+        t0() + Duration::minutes(29),
+        t0() + Duration::minutes(30),
+    );
+    let spread = s.due_jittered(
+        monitors,
+        t0() + Duration::minutes(29),
+        t0() + Duration::minutes(30),
+    );
     assert!(spread.len() <= half.len());
-    let whole = s.due_jittered(monitors, t0() + Duration::minutes(29), t0() + Duration::minutes(31));
+    let whole = s.due_jittered(
+        monitors,
+        t0() + Duration::minutes(29),
+        t0() + Duration::minutes(31),
+    );
     let mut a: Vec<&str> = whole.iter().map(|m| m.id.as_str()).collect();
     let mut b: Vec<&str> = half.iter().map(|m| m.id.as_str()).collect();
     a.sort();
@@ -82,14 +101,31 @@ async fn a_monitor_silent_past_schedule_and_grace_becomes_missed_once() {
     // Checked without running anything: 01:00 + 10m grace has passed at 01:15.
     let r = s.check_missed_only(&demo.app).await.unwrap();
     assert!(r >= 2, "orders_fresh and orders_without_payment: {r}");
-    let open = demo.app.store.open_incident_for("orders_fresh").await.unwrap().unwrap();
+    let open = demo
+        .app
+        .store
+        .open_incident_for("orders_fresh")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(open.condition, Condition::Missed);
-    assert_eq!(s.check_missed_only(&demo.app).await.unwrap(), 0, "one Missed per miss");
+    assert_eq!(
+        s.check_missed_only(&demo.app).await.unwrap(),
+        0,
+        "one Missed per miss"
+    );
     // The next real run ends the silence.
     demo.clock.advance(Duration::minutes(1));
     let m = demo.app.rules.get("orders_fresh").unwrap().clone();
     demo.app.run_monitors(&[m]).await.unwrap();
-    assert!(demo.app.store.open_incident_for("orders_fresh").await.unwrap().is_none());
+    assert!(
+        demo.app
+            .store
+            .open_incident_for("orders_fresh")
+            .await
+            .unwrap()
+            .is_none()
+    );
     let info = demo.app.store.monitor_info(id).await.unwrap().unwrap();
     assert_eq!(info.last_completed_at, Some(t0() + Duration::minutes(30)));
 }
@@ -98,18 +134,27 @@ async fn a_monitor_silent_past_schedule_and_grace_becomes_missed_once() {
 async fn a_silence_expires_under_the_scheduler_and_the_next_tick_announces() {
     let demo = Demo::new().await;
     let ttl = std::time::Duration::from_secs(45 * 60);
-    demo.app.silence("orders_without_payment", ttl, "backfill running", "ana").await.unwrap();
+    demo.app
+        .silence("orders_without_payment", ttl, "backfill running", "ana")
+        .await
+        .unwrap();
     let mut s = Scheduler::new(t0());
     demo.clock.advance(Duration::minutes(30));
     s.tick(&demo.app).await.unwrap();
     let console = demo.take_console();
-    assert!(!console.contains("commerce/orders_without_payment"), "{console}");
+    assert!(
+        !console.contains("commerce/orders_without_payment"),
+        "{console}"
+    );
     assert_eq!(demo.app.silences().await.unwrap().len(), 1);
     demo.clock.advance(Duration::minutes(30)); // 01:00: the silence ended at 00:45
     s.tick(&demo.app).await.unwrap();
     assert!(demo.app.silences().await.unwrap().is_empty());
     let console = demo.take_console();
-    assert!(console.contains("REMINDER commerce/orders_without_payment"), "{console}");
+    assert!(
+        console.contains("REMINDER commerce/orders_without_payment"),
+        "{console}"
+    );
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -125,7 +170,9 @@ async fn a_broken_rule_file_keeps_its_last_good_version_and_a_fixed_one_is_picke
     let demo = Demo::with_config("").await;
     let rules = demo.dir.path().join("rules");
     copy_dir(&repo().join("rules"), &rules);
-    let mut app = demo.app.with_rules(ripple::rules::load_dir(&rules, &demo.app.config));
+    let mut app = demo
+        .app
+        .with_rules(ripple::rules::load_dir(&rules, &demo.app.config));
     app.config.rules = rules.clone();
     app.set_notifiers(demo.app.notifiers.clone());
     let before = app.rules.monitors.len();
@@ -138,22 +185,54 @@ async fn a_broken_rule_file_keeps_its_last_good_version_and_a_fixed_one_is_picke
     let good = std::fs::read_to_string(&finance).unwrap();
     std::fs::write(&finance, good.replace("severity: high", "severity: urgent")).unwrap();
     let r = service.reload();
-    assert_eq!(r.monitors, before, "finance keeps running its last good version");
+    assert_eq!(
+        r.monitors, before,
+        "finance keeps running its last good version"
+    );
     assert_eq!(r.problems.len(), 1);
-    assert!(r.problems[0].to_string().contains("unknown severity `urgent`"), "{:?}", r.problems);
-    let kept = live.app().rules.get("payments_duplicated").unwrap().severity;
+    assert!(
+        r.problems[0]
+            .to_string()
+            .contains("unknown severity `urgent`"),
+        "{:?}",
+        r.problems
+    );
+    let kept = live
+        .app()
+        .rules
+        .get("payments_duplicated")
+        .unwrap()
+        .severity;
     assert_eq!(kept, ripple::rules::Severity::High);
 
     // Fixed, with a schedule change: picked up without a restart.
-    std::fs::write(&finance, good.replace("\"*/30 * * * *\"", "\"*/5 * * * *\"")).unwrap();
+    std::fs::write(
+        &finance,
+        good.replace("\"*/30 * * * *\"", "\"*/5 * * * *\""),
+    )
+    .unwrap();
     let r = service.reload();
     assert!(r.problems.is_empty());
-    let m = live.app().rules.get("payments_duplicated").unwrap().schedule.pattern.clone();
+    let m = live
+        .app()
+        .rules
+        .get("payments_duplicated")
+        .unwrap()
+        .schedule
+        .pattern
+        .clone();
     assert_eq!(m, "*/5 * * * *");
     // A file watch notices edits between cycles too.
     std::fs::write(&finance, good).unwrap();
     service.cycle(false).await.unwrap();
-    let m = live.app().rules.get("payments_duplicated").unwrap().schedule.pattern.clone();
+    let m = live
+        .app()
+        .rules
+        .get("payments_duplicated")
+        .unwrap()
+        .schedule
+        .pattern
+        .clone();
     assert_eq!(m, "*/30 * * * *");
 }
 
@@ -199,9 +278,16 @@ async fn serve_cycles_run_the_demo_ping_the_heartbeat_and_show_in_metrics() {
     assert!(service.wait() <= std::time::Duration::from_secs(60));
 
     let (base, _server) = serve_http(live.clone()).await;
-    let metrics = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
-        metrics.contains("ripple_monitor_outcome{monitor=\"orders_without_payment\",outcome=\"fail\"} 1"),
+        metrics.contains(
+            "ripple_monitor_outcome{monitor=\"orders_without_payment\",outcome=\"fail\"} 1"
+        ),
         "{metrics}"
     );
     assert!(metrics.contains("ripple_monitor_rows{monitor=\"orders_without_payment\"} 3"));

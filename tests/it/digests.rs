@@ -37,14 +37,23 @@ async fn a_slot_missed_while_down_is_sent_once_on_start() {
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].slot, Some(t("2026-11-20T09:00:00Z")));
     let text = take(&buf2);
-    assert!(text.contains("Ripple digest `morning` for #data-commerce"), "{text}");
+    assert!(
+        text.contains("Ripple digest `morning` for #data-commerce"),
+        "{text}"
+    );
     assert!(text.contains("1 open, 1 open longer than 1h"), "{text}");
     assert!(text.contains("STALE #"), "{text}");
-    assert!(text.contains("orders_without_payment — failing, open 10h 30m, owners @hana @kenji"), "{text}");
+    assert!(
+        text.contains("orders_without_payment — failing, open 10h 30m, owners @hana @kenji"),
+        "{text}"
+    );
     assert!(!text.contains("finance"), "filtered to commerce: {text}");
     assert!(demo.app.send_due_digests().await.unwrap().is_empty());
     demo.restart().await;
-    assert!(demo.app.send_due_digests().await.unwrap().is_empty(), "not again after a restart");
+    assert!(
+        demo.app.send_due_digests().await.unwrap().is_empty(),
+        "not again after a restart"
+    );
     assert_eq!(take(&buf), "");
 }
 
@@ -73,7 +82,14 @@ async fn an_all_clear_is_edited_in_place_not_posted_again() {
     assert!(clear.all_clear && clear.action == "post" && clear.handle != first.handle);
     let again = demo.app.send_digest(&cfg, slot(48)).await.unwrap().unwrap();
     assert_eq!((again.action, &again.handle), ("edit", &clear.handle));
-    assert!(demo.app.send_digest(&cfg, slot(48)).await.unwrap().is_none(), "a slot goes out once");
+    assert!(
+        demo.app
+            .send_digest(&cfg, slot(48))
+            .await
+            .unwrap()
+            .is_none(),
+        "a slot goes out once"
+    );
     let sends = demo.app.store.digest_sends("morning").await.unwrap();
     let actions: Vec<&str> = sends.iter().map(|s| s.action.as_str()).collect();
     assert_eq!(actions, ["post", "edit", "post", "post", "edit"]);
@@ -86,12 +102,26 @@ fn ripple_digest_now_prints_to_the_console() {
     let path = dir.path().join("ripple.yaml");
     std::fs::write(&path, config_text(dir.path(), DIGEST)).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_ripple"))
-        .args(["digest", "morning", "--now", "--config", path.to_str().unwrap()])
+        .args([
+            "digest",
+            "morning",
+            "--now",
+            "--config",
+            path.to_str().unwrap(),
+        ])
         .current_dir(repo())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("[digest morning → #data-commerce] post console:morning:"), "{stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("[digest morning → #data-commerce] post console:morning:"),
+        "{stdout}"
+    );
     assert!(stdout.contains("all clear, nothing open"), "{stdout}");
 }

@@ -28,7 +28,11 @@ async fn monitors_are_due_at_their_own_ticks() {
     );
     assert_eq!(
         ids(due),
-        ["orders_fresh", "orders_without_payment", "payments_duplicated"]
+        [
+            "orders_fresh",
+            "orders_without_payment",
+            "payments_duplicated"
+        ]
     );
     let paris_9am = t0() + Duration::hours(8);
     let due = Scheduler::due(monitors, paris_9am - Duration::minutes(1), paris_9am);

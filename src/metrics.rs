@@ -61,6 +61,17 @@ impl Metrics {
         s.duration_secs = (r.finished_at - r.started_at).as_seconds_f64();
     }
 
+    /// Registers a monitor with its last outcome from the store, so `/metrics` lists
+    /// every monitor from the start, not only those that ran in this process.
+    pub fn seed_monitor(&self, id: &str, last_outcome: Option<&str>) {
+        let mut all = self.monitors.lock().expect("metrics lock");
+        let s = all.entry(id.to_string()).or_default();
+        if s.runs == 0 {
+            let known = OUTCOMES.iter().find(|o| Some(**o) == last_outcome);
+            s.outcome = known.copied().unwrap_or("");
+        }
+    }
+
     pub fn observe_tick(&self) {
         *self.ticks.lock().expect("metrics lock") += 1;
     }

@@ -131,6 +131,7 @@ impl Service {
 
 /// Runs cycles until `shutdown` turns true, then drains (see the module docs).
 pub async fn run(live: Arc<Live>, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    seed_metrics(&live).await;
     let mut service = Service::new(live.clone());
     let mut hup = hangups();
     let mut reload = false;
@@ -166,6 +167,16 @@ pub async fn run(live: Arc<Live>, mut shutdown: watch::Receiver<bool>) -> anyhow
     live.set_ready(false);
     flush(&live).await;
     Ok(())
+}
+
+/// Every monitor in `/metrics` from the start, with its last outcome from the store.
+async fn seed_metrics(live: &Live) {
+    let app = live.app();
+    let infos = app.store.monitor_infos().await.unwrap_or_default();
+    for m in &app.rules.monitors {
+        let last = infos.get(&m.id).map(|i| i.last_outcome.as_str());
+        app.metrics.seed_monitor(&m.id, last);
+    }
 }
 
 /// Lets the cycle in flight finish, within the shutdown timeout.

@@ -64,7 +64,7 @@ async fn run() -> bool {
     let secret = Secrets::from_lookup(|k| (k == "SLACK_SIGNING_SECRET").then(|| SECRET.into()))
         .slack_signing_secret;
     let handler = Handler::new(Arc::new(app), None, secret);
-    let router = ripple::server::router_with(Arc::new(handler));
+    let router = ripple::server::slack_router(Arc::new(handler));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

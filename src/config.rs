@@ -35,6 +35,12 @@ pub struct Config {
     /// Lineage sources (SQL files, views, job history); absent = no lineage.
     #[serde(default)]
     pub lineage: Option<crate::lineage::SourcesConfig>,
+    /// `ripple serve`: jitter, rule reload, heartbeat, shutdown.
+    #[serde(default)]
+    pub serve: crate::app::serve::ServeConfig,
+    /// Scheduled digests of what is still open.
+    #[serde(default)]
+    pub digests: Vec<crate::digest::DigestConfig>,
     /// Folder of the config file; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -98,12 +104,27 @@ pub struct StateConfig {
     /// SQLite file path, or a `sqlite:` URL.
     #[serde(default = "default_state_path")]
     pub path: PathBuf,
+    /// SQLite `synchronous` in WAL mode: `full` (default) syncs every commit; `normal`
+    /// syncs at checkpoints, which survives any process crash but may lose the last
+    /// commits to a power loss (then a notification may be sent twice).
+    #[serde(default)]
+    pub synchronous: Synchronous,
+}
+
+/// How hard the store pushes each commit to disk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    #[default]
+    Full,
+    Normal,
 }
 
 impl Default for StateConfig {
     fn default() -> Self {
         StateConfig {
             path: default_state_path(),
+            synchronous: Synchronous::Full,
         }
     }
 }
@@ -234,6 +255,12 @@ pub struct Defaults {
     #[serde(with = "humantime_serde_compat")]
     pub repeat_interval: Duration,
     pub severity: String,
+    /// Flap damping: the `flap_threshold`-th incident of a monitor opened within
+    /// `flap_window` is held open (quietly) instead of resolving on the next pass.
+    /// 0 turns damping off.
+    pub flap_threshold: u32,
+    #[serde(with = "humantime_serde_compat")]
+    pub flap_window: Duration,
 }
 
 impl Default for Defaults {
@@ -245,6 +272,8 @@ impl Default for Defaults {
             min_consecutive_failures: 1,
             repeat_interval: Duration::from_secs(4 * 3600),
             severity: "medium".into(),
+            flap_threshold: 3,
+            flap_window: Duration::from_secs(3600),
         }
     }
 }
@@ -360,6 +389,7 @@ impl Config {
         }
         out.extend(self.validate_github());
         out.extend(self.validate_slack());
+        out.extend(self.validate_digests());
         if self.defaults.concurrency == 0 {
             out.push(Diagnostic::new(
                 &self.path,
@@ -419,6 +449,24 @@ impl Config {
             msgs.push(format!(
                 "slack.escalate.min_impact_score must be between 0 and 1, not {score}"
             ));
+        }
+        msgs.into_iter()
+            .map(|m| Diagnostic::new(&self.path, 1, 1, m))
+            .collect()
+    }
+
+    /// Digest names, times, weekdays, zones and holidays: checked here so a typo fails
+    /// `ripple check` instead of silently never sending.
+    fn validate_digests(&self) -> Vec<Diagnostic> {
+        let mut seen = std::collections::HashSet::new();
+        let mut msgs = Vec::new();
+        for d in &self.digests {
+            if !seen.insert(d.name.as_str()) {
+                msgs.push(format!("duplicate digest `{}`", d.name));
+            }
+            if let Err(e) = d.validate() {
+                msgs.push(format!("digest `{}`: {e}", d.name));
+            }
         }
         msgs.into_iter()
             .map(|m| Diagnostic::new(&self.path, 1, 1, m))

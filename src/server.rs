@@ -1,23 +1,73 @@
-//! The HTTP surface: `/healthz`, and Slack's `/slack/commands` and
-//! `/slack/interactivity` (`/metrics` plugs in here too).
+//! The HTTP surface: `/healthz` (the process answers); with the live app `/readyz`
+//! (rules loaded, first cycle done, not shutting down) and `/metrics` (Prometheus); and
+//! Slack's `/slack/commands` and `/slack/interactivity`.
 
 use crate::app::App;
+use crate::app::live::Live;
 use crate::slack::Handler;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use axum::{Router, routing::get};
 use std::sync::Arc;
 
-/// The router served by `ripple serve`, with Slack credentials from the environment.
-pub fn router(app: Arc<App>) -> Router {
+/// What handlers share: the live app (swapped on reload).
+#[derive(Clone)]
+pub struct ServerState {
+    pub live: Arc<Live>,
+}
+
+/// The stateless routes.
+pub fn router() -> Router {
+    Router::new().route("/healthz", get(|| async { "ok\n" }))
+}
+
+/// Health, readiness and metrics of the live app.
+pub fn router_with(state: ServerState) -> Router {
+    let stateful = Router::new()
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(state);
+    router().merge(stateful)
+}
+
+/// `/healthz` and the Slack endpoints with a given handler (tests, embedding).
+pub fn slack_router(handler: Arc<Handler>) -> Router {
+    router().merge(crate::slack::http::routes(handler))
+}
+
+/// Everything `ripple serve` serves.
+pub fn serve_router(state: ServerState, slack: Arc<Handler>) -> Router {
+    router_with(state).merge(crate::slack::http::routes(slack))
+}
+
+/// The Slack handler with credentials from the environment. Without a bot token it still
+/// verifies signatures and answers commands; it just cannot make channels.
+pub fn slack_handler(app: Arc<App>) -> Arc<Handler> {
     let handler = Handler::from_env(app.clone()).unwrap_or_else(|e| {
         tracing::error!(error = %format!("{e:#}"), "Slack client not built; /ripple incident cannot make channels");
         Handler::new(app, None, crate::config::Secrets::from_env().slack_signing_secret)
     });
-    router_with(Arc::new(handler))
+    Arc::new(handler)
 }
 
-/// The router with a given Slack handler (tests, embedding).
-pub fn router_with(handler: Arc<Handler>) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .merge(crate::slack::http::routes(handler))
+async fn readyz(State(s): State<ServerState>) -> impl IntoResponse {
+    let app = s.live.app();
+    let store_ok = app.store.ping().await.is_ok();
+    match (s.live.is_ready(), store_ok) {
+        (true, true) => (StatusCode::OK, "ready\n".to_string()),
+        (false, _) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: starting or shutting down\n".into(),
+        ),
+        (_, false) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: state store unavailable\n".into(),
+        ),
+    }
+}
+
+async fn metrics(State(s): State<ServerState>) -> impl IntoResponse {
+    let body = s.live.app().metrics.render();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

@@ -7,8 +7,10 @@
 use crate::clock::Clock;
 use crate::config::{Config, Secrets, WarehouseConfig};
 use crate::diag::Diagnostic;
+use crate::digest::sink::DigestSink;
 use crate::github::GithubNotifier;
 use crate::incident::Policy;
+use crate::metrics::Metrics;
 use crate::monitor::runner::{self, RunReport};
 use crate::notify::Notifier;
 use crate::notify::console::ConsoleNotifier;
@@ -24,10 +26,16 @@ use std::sync::Arc;
 pub use manual::IncidentError;
 pub use silences::{MAX_SILENCE, SilenceError};
 
+pub mod digests;
+pub mod heartbeat;
 mod impact;
+mod kinds;
 mod lineage;
+pub mod live;
 mod manual;
+pub mod reload;
 pub mod scheduler;
+pub mod serve;
 mod silences;
 mod usage;
 
@@ -39,6 +47,10 @@ pub struct App {
     pub store: Store,
     pub notifiers: Vec<Arc<dyn Notifier>>,
     pub clock: Arc<dyn Clock>,
+    /// Per-monitor and per-notifier figures for `/metrics`; shared across reloads.
+    pub metrics: Arc<Metrics>,
+    /// Where digests go: the console unless a Slack sink is set.
+    pub digest_sink: Arc<dyn DigestSink>,
     /// The lineage graph, built on first use and on each refresh.
     lineage: tokio::sync::RwLock<Option<Arc<crate::lineage::graph::LineageGraph>>>,
     /// The ranked usage statistics, loaded on first use and swapped on each refresh.
@@ -76,8 +88,10 @@ impl App {
     ) -> anyhow::Result<App> {
         let rules = rules::load_dir(&config.resolve(&config.rules), &config);
         let warehouse = open_warehouse(&config, clock.clone()).await?;
-        let store = Store::open(&config.resolve(&config.state.path)).await?;
+        let state = &config.state;
+        let store = Store::open_with(&config.resolve(&state.path), state.synchronous).await?;
         let notifiers = default_notifiers(&config, &store, secrets, clock.clone())?;
+        let digest_sink = digests::default_sink(&config)?;
         Ok(App {
             config,
             rules,
@@ -85,9 +99,36 @@ impl App {
             store,
             notifiers,
             clock,
+            metrics: Default::default(),
+            digest_sink,
             lineage: Default::default(),
             usage: Default::default(),
         })
+    }
+
+    /// The same deployment with another rule set (a reload): warehouse, store,
+    /// notifiers, metrics, the lineage graph and usage statistics are shared, nothing is
+    /// reopened.
+    pub fn with_rules(&self, rules: RuleSet) -> App {
+        let graph = self.lineage.try_read().ok().and_then(|g| g.clone());
+        let usage = self.usage.try_read().ok().and_then(|u| u.clone());
+        App {
+            config: self.config.clone(),
+            rules,
+            warehouse: self.warehouse.clone(),
+            store: self.store.clone(),
+            notifiers: self.notifiers.clone(),
+            clock: self.clock.clone(),
+            metrics: self.metrics.clone(),
+            digest_sink: self.digest_sink.clone(),
+            lineage: tokio::sync::RwLock::new(graph),
+            usage: tokio::sync::RwLock::new(usage),
+        }
+    }
+
+    /// Replaces the digest sink (tests, a Slack sink).
+    pub fn set_digest_sink(&mut self, sink: Arc<dyn DigestSink>) {
+        self.digest_sink = sink;
     }
 
     /// Replaces the notifiers (tests, embedding).
@@ -97,12 +138,7 @@ impl App {
 
     /// Runs every valid monitor once, applies the outcomes, delivers what is due.
     pub async fn run_once(&self) -> anyhow::Result<RunSummary> {
-        if self.refresh_usage_if_stale().await? {
-            // The graph ages with the statistics: rebuild both on the same interval.
-            if let Err(e) = self.refresh_lineage().await {
-                tracing::warn!(error = %e, "lineage not refreshed");
-            }
-        }
+        self.refresh_impact_if_stale().await?;
         let results = self.run_monitors(&self.rules.monitors).await?;
         let delivered = self.deliver().await?;
         Ok(RunSummary {
@@ -112,17 +148,30 @@ impl App {
         })
     }
 
+    /// Rebuilds usage statistics and the lineage graph when `impact.refresh_interval`
+    /// has passed: on an interval, never because of an incident.
+    pub async fn refresh_impact_if_stale(&self) -> anyhow::Result<()> {
+        if self.refresh_usage_if_stale().await? {
+            // The graph ages with the statistics: rebuild both on the same interval.
+            if let Err(e) = self.refresh_lineage().await {
+                tracing::warn!(error = %e, "lineage not refreshed");
+            }
+        }
+        Ok(())
+    }
+
     /// Runs the given monitors and applies each outcome to its incident.
     pub async fn run_monitors(&self, monitors: &[Monitor]) -> anyhow::Result<Vec<MonitorResult>> {
         let concurrency = self.config.defaults.concurrency;
-        let reports = runner::run_all(&*self.warehouse, monitors, concurrency, &*self.clock).await;
+        let mut reports =
+            runner::run_all(&*self.warehouse, monitors, concurrency, &*self.clock).await;
+        let raised = self.judge_kinds(monitors, &mut reports).await?;
         let ctx = self.impact_context().await;
         let mut applied: Vec<Option<Applied>> = vec![None; monitors.len()];
         for i in self.upstream_first(ctx.as_ref(), monitors, &reports) {
-            applied[i] = Some(
-                self.apply_in(ctx.as_ref(), &monitors[i], &reports[i])
-                    .await?,
-            );
+            // A breached deadline applies with its raised severity.
+            let m = raised[i].as_ref().unwrap_or(&monitors[i]);
+            applied[i] = Some(self.apply_in(ctx.as_ref(), m, &reports[i]).await?);
         }
         Ok(reports
             .into_iter()
@@ -164,20 +213,35 @@ impl App {
             upstream,
             silenced,
         };
-        self.store
+        self.metrics.observe_run(report);
+        let applied = self
+            .store
             .process_run(m, &self.policy(m), report, &run)
-            .await
+            .await?;
+        tracing::info!(
+            monitor = %m.id,
+            incident = ?applied.incident_id,
+            outcome = report.outcome.label(),
+            decision = ?applied.decision,
+            "run applied"
+        );
+        Ok(applied)
     }
 
     /// Delivers every notification that is due now.
     pub async fn deliver(&self) -> anyhow::Result<Delivered> {
-        dispatch::deliver_due(&self.store, &self.notifiers, self.clock.now()).await
+        let now = self.clock.now();
+        dispatch::deliver_due_observed(&self.store, &self.notifiers, now, &*self.metrics).await
     }
 
     fn policy(&self, m: &Monitor) -> Policy {
         Policy {
             min_consecutive_failures: m.min_consecutive_failures,
             repeat_interval: self.config.defaults.repeat_interval,
+            flap: Some(crate::incident::Flap {
+                threshold: self.config.defaults.flap_threshold,
+                window: self.config.defaults.flap_window,
+            }),
         }
     }
 }

@@ -44,7 +44,7 @@ impl App {
     /// Refreshes when the cache is older than `impact.refresh_interval` (or empty).
     /// A failing refresh keeps the old statistics and is logged: impact is best-effort.
     pub async fn refresh_usage_if_stale(&self) -> anyhow::Result<bool> {
-        let (_, at) = self.store.load_usage().await?;
+        let at = self.store.usage_refreshed_at().await?;
         let interval = Duration::from_std(self.config.impact.refresh_interval)?;
         if at.is_some_and(|t| self.clock.now() - t < interval) {
             return Ok(false);

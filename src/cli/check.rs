@@ -4,7 +4,7 @@
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::diag::Diagnostic;
-use crate::monitor::runner::run_params;
+use crate::monitor::runner::params_for;
 use crate::rules::{self, Monitor};
 use crate::warehouse::MonitorQuery;
 use std::path::Path;
@@ -68,7 +68,7 @@ fn query(m: &Monitor, clock: &dyn Clock) -> MonitorQuery {
         sample: 0,
         timeout: m.timeout,
         service_account: m.service_account.clone(),
-        params: run_params(clock.now()),
+        params: params_for(m, clock.now()),
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod check;
 mod demo;
+mod digest;
 mod impact;
 mod lineage;
 mod run;
@@ -86,6 +87,10 @@ pub enum Command {
     },
     /// List the silences in force.
     Silences,
+    /// Preview a digest of what is still open, or send it with `--now`.
+    ///
+    /// Example: `ripple digest commerce-morning --now`.
+    Digest(digest::DigestArgs),
     /// List incidents from the state store.
     ///
     /// Example: `ripple incidents --all`.
@@ -118,6 +123,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(&cli.config, args).await,
         Command::Serve(args) => serve::run(&cli.config, args).await,
         Command::Demo(args) => demo::run(&cli.config, args).await,
+        Command::Digest(args) => digest::run(&cli.config, args).await,
         Command::Incidents { all } => run::list_incidents(&cli.config, all).await,
         Command::Impact(args) => impact::run(&cli.config, args).await,
         Command::Silence(args) => silence::silence(&cli.config, args).await,

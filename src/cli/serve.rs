@@ -1,8 +1,11 @@
-//! `ripple serve`: the long-running process.
+//! `ripple serve`: the long-running process. HTTP (`/healthz`, `/readyz`, `/metrics`)
+//! and the scheduler loop (`app::serve`) run side by side; SIGTERM or Ctrl-C stops
+//! scheduling, lets in-flight runs finish and flushes notifications before exiting.
 
 use crate::app::App;
-use crate::app::scheduler::Scheduler;
+use crate::app::live::Live;
 use crate::clock::SystemClock;
+use crate::server::ServerState;
 use clap::Args;
 use std::path::Path;
 use std::process::ExitCode;
@@ -10,7 +13,8 @@ use std::sync::Arc;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address for `/healthz` (and later the Slack endpoints). `PORT` is honoured as on Cloud Run.
+    /// Address for `/healthz`, `/readyz`, `/metrics` (and the Slack endpoints). `PORT`
+    /// is honoured as on Cloud Run.
     #[arg(long)]
     pub listen: Option<String>,
 }
@@ -23,46 +27,42 @@ pub async fn run(config: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         Ok(p) => format!("0.0.0.0:{p}"),
         Err(_) => "0.0.0.0:8080".into(),
     });
-    let app = Arc::new(App::from_config(cfg, Arc::new(SystemClock)).await?);
+    let app = App::from_config(cfg, Arc::new(SystemClock)).await?;
     for p in &app.rules.problems {
         eprintln!("skipped: {p}");
     }
+    let monitors = app.rules.monitors.len();
+    let live = Live::new(app);
     let listener = tokio::net::TcpListener::bind(&listen).await?;
     eprintln!(
-        "ripple serving on http://{} with {} monitor(s)",
-        listener.local_addr()?,
-        app.rules.monitors.len()
+        "ripple serving on http://{} with {monitors} monitor(s)",
+        listener.local_addr()?
     );
-    tokio::spawn(crate::slack::socket::run(app.clone()));
-    let http = axum::serve(listener, crate::server::router(app.clone()))
-        .with_graceful_shutdown(shutdown());
-    tokio::select! {
-        r = http => r?,
-        r = schedule_forever(app) => r?,
-    }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut http_stop = stop_rx.clone();
+    // Slack commands and Socket Mode use the app as loaded at start; a rules reload
+    // reaches the scheduler (and the store they share), not these handlers, until restart.
+    let slack = crate::server::slack_handler(live.app());
+    tokio::spawn(crate::slack::socket::run(live.app()));
+    let router = crate::server::serve_router(ServerState { live: live.clone() }, slack);
+    let http = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let _ = http_stop.changed().await;
+    });
+    let scheduler = crate::app::serve::run(live, stop_rx);
+    let signal = async move {
+        shutdown_signal().await;
+        eprintln!("ripple: shutting down (finishing in-flight runs, flushing notifications)");
+        let _ = stop_tx.send(true);
+    };
+    // One task: the HTTP server and the scheduler stop on the same signal.
+    let (http, scheduler, ()) = tokio::join!(async move { http.await }, scheduler, signal);
+    http?;
+    scheduler?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn schedule_forever(app: Arc<App>) -> anyhow::Result<()> {
-    let mut scheduler = Scheduler::new(app.clock.now());
-    loop {
-        let now = app.clock.now();
-        let next = Scheduler::next_due(&app.rules.monitors, now)
-            .unwrap_or(now + chrono::Duration::minutes(1));
-        // Wake at the next tick, but at least once a minute for the dead-man's switch.
-        let wait = (next - now)
-            .min(chrono::Duration::minutes(1))
-            .to_std()
-            .unwrap_or_default();
-        tokio::time::sleep(wait).await;
-        if let Err(e) = scheduler.tick(&app).await {
-            tracing::error!(error = %e, "scheduler tick failed; retrying next tick");
-        }
-    }
-}
-
 /// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown() {
+async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -60,6 +60,18 @@ pub struct OpenIncident {
 pub struct Policy {
     pub min_consecutive_failures: u32,
     pub repeat_interval: std::time::Duration,
+    /// Flap damping; None turns it off.
+    pub flap: Option<Flap>,
+}
+
+/// Flap damping: once `threshold` incidents of one monitor were opened within
+/// `window`, the open one is held (open, quiet) on a pass instead of resolving, so a
+/// monitor that ping-pongs stops paging on every bounce. It resolves on the first pass
+/// after the window has slid past enough of those openings. `threshold` 0 is off.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Flap {
+    pub threshold: u32,
+    pub window: std::time::Duration,
 }
 
 /// Why an update is worth telling people about.
@@ -101,6 +113,42 @@ pub fn inhibit(decision: Decision, upstream: Option<i64>) -> Decision {
     match (decision, upstream) {
         (Decision::Open(_), Some(incident_id)) => Decision::Joined { incident_id },
         (d, _) => d,
+    }
+}
+
+/// Flap damping: a resolve of a monitor with `recent_openings` (incidents opened within
+/// the flap window, the open one included) at or over the threshold is held open
+/// quietly, keeping the condition it had.
+pub fn damp(
+    decision: Decision,
+    open: Option<&OpenIncident>,
+    recent_openings: u32,
+    policy: &Policy,
+) -> Decision {
+    let flapping = policy
+        .flap
+        .is_some_and(|f| f.threshold > 0 && recent_openings >= f.threshold);
+    match (decision, open) {
+        (Decision::Resolve, Some(inc)) if flapping => Decision::Update {
+            condition: inc.condition,
+            notify: None,
+        },
+        (d, _) => d,
+    }
+}
+
+/// A rise in severity on an open incident (a deadline breached) is news at once, even
+/// when the condition stays the same.
+pub fn escalate(decision: Decision, severity_raised: bool) -> Decision {
+    match decision {
+        Decision::Update {
+            condition,
+            notify: None,
+        } if severity_raised => Decision::Update {
+            condition,
+            notify: Some(UpdateReason::ConditionChanged),
+        },
+        d => d,
     }
 }
 
@@ -147,6 +195,10 @@ mod tests {
     const POLICY: Policy = Policy {
         min_consecutive_failures: 1,
         repeat_interval: std::time::Duration::from_secs(3600),
+        flap: Some(Flap {
+            threshold: 3,
+            window: std::time::Duration::from_secs(3600),
+        }),
     };
 
     fn t(min: i64) -> DateTime<Utc> {
@@ -242,6 +294,39 @@ mod tests {
         assert_eq!(inhibit(open, Some(7)), Decision::Joined { incident_id: 7 });
         assert_eq!(inhibit(open, None), open);
         assert_eq!(inhibit(Decision::Resolve, Some(7)), Decision::Resolve);
+    }
+
+    #[test]
+    fn a_flapping_monitor_is_held_open_quietly() {
+        let inc = open(Condition::Failing, 0);
+        let resolve = triage(Some(&inc), 0, &Outcome::Pass, &POLICY, t(5));
+        assert_eq!(damp(resolve, Some(&inc), 2, &POLICY), Decision::Resolve);
+        let held = Decision::Update {
+            condition: Condition::Failing,
+            notify: None,
+        };
+        assert_eq!(damp(resolve, Some(&inc), 3, &POLICY), held);
+        let off = Policy {
+            flap: None,
+            ..POLICY
+        };
+        assert_eq!(damp(resolve, Some(&inc), 9, &off), Decision::Resolve);
+        let opening = Decision::Open(Condition::Failing);
+        assert_eq!(damp(opening, None, 9, &POLICY), opening);
+    }
+
+    #[test]
+    fn a_raised_severity_is_told_at_once() {
+        let quiet = Decision::Update {
+            condition: Condition::Failing,
+            notify: None,
+        };
+        let told = Decision::Update {
+            condition: Condition::Failing,
+            notify: Some(UpdateReason::ConditionChanged),
+        };
+        assert_eq!(escalate(quiet, true), told);
+        assert_eq!(escalate(quiet, false), quiet);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! fault), and a run that never completed in time is Missed (the dead-man's switch).
 
 pub mod deadman;
+pub mod kinds;
 pub mod runner;
 
 use crate::warehouse::{QueryError, QueryResult};

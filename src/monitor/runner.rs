@@ -51,10 +51,10 @@ pub async fn run_one(warehouse: &dyn Warehouse, m: &Monitor, clock: &dyn Clock) 
         monitor_id: m.id.clone(),
         team: m.team.clone(),
         check: m.check.clone(),
-        sample: m.sample,
+        sample: m.sample.max(super::kinds::min_sample(&m.check)),
         timeout: m.timeout,
         service_account: m.service_account.clone(),
-        params: run_params(started_at),
+        params: params_for(m, started_at),
     };
     let result = tokio::time::timeout(m.timeout + BACKSTOP, warehouse.run(&query))
         .await
@@ -66,6 +66,13 @@ pub async fn run_one(warehouse: &dyn Warehouse, m: &Monitor, clock: &dyn Clock) 
         finished_at: clock.now(),
         outcome: Outcome::from_result(result),
     }
+}
+
+/// Every named parameter of a monitor's run: `@run_time` and its kind's own.
+pub fn params_for(m: &Monitor, started_at: DateTime<Utc>) -> BTreeMap<String, ParamValue> {
+    let mut p = run_params(started_at);
+    p.extend(super::kinds::params(&m.check, started_at));
+    p
 }
 
 /// The named parameters every run offers its SQL: `@run_time`, when the run started, so a

@@ -22,11 +22,34 @@ pub struct Delivered {
 
 const BATCH: i64 = 500;
 
+/// Hears about every delivery attempt (metrics: sends, retries, failures).
+pub trait DeliveryObserver: Send + Sync {
+    /// `attempts_before` > 0 means this attempt is a retry.
+    fn attempted(&self, destination: &str, attempts_before: i64, ok: bool);
+}
+
+/// Observes nothing.
+pub struct NoObserver;
+
+impl DeliveryObserver for NoObserver {
+    fn attempted(&self, _: &str, _: i64, _: bool) {}
+}
+
 /// Delivers everything due at `now` once.
 pub async fn deliver_due(
     store: &Store,
     notifiers: &[Arc<dyn Notifier>],
     now: DateTime<Utc>,
+) -> anyhow::Result<Delivered> {
+    deliver_due_observed(store, notifiers, now, &NoObserver).await
+}
+
+/// [`deliver_due`], telling `observer` about each attempt.
+pub async fn deliver_due_observed(
+    store: &Store,
+    notifiers: &[Arc<dyn Notifier>],
+    now: DateTime<Utc>,
+    observer: &dyn DeliveryObserver,
 ) -> anyhow::Result<Delivered> {
     let mut stats = Delivered::default();
     let mut blocked: HashSet<(i64, String)> = HashSet::new();
@@ -49,7 +72,9 @@ pub async fn deliver_due(
             stats.failed += 1;
             continue;
         };
-        match notifier.deliver(&item.notification).await {
+        let result = notifier.deliver(&item.notification).await;
+        observer.attempted(&item.destination, item.attempts, result.is_ok());
+        match result {
             Ok(()) => {
                 store.mark_delivered(item.id, now).await?;
                 stats.sent += 1;

@@ -2,6 +2,8 @@
 //! returned; one bad monitor never hides another.
 
 use super::sql::{self, Expect, SqlProblem};
+mod blocks;
+
 use super::{Check, MAX_SAMPLE, Monitor, RuleSet, Schedule, Severity};
 use crate::config::Config;
 use crate::diag::{Diagnostic, did_you_mean};
@@ -33,6 +35,10 @@ struct RawMonitor {
     sql_file: Option<Spanned<String>>,
     sample: Option<Spanned<u32>>,
     service_account: Option<Spanned<String>>,
+    freshness: Option<blocks::RawFreshness>,
+    row_count: Option<blocks::RawRowCount>,
+    null_ratio: Option<blocks::RawNullRatio>,
+    deadline: Option<blocks::RawDeadline>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -298,20 +304,24 @@ impl Ctx<'_> {
         })?;
         let tz = match &raw.timezone {
             None => chrono_tz::UTC,
-            Some(tz) => tz.parse().map_err(|_| {
-                self.at(
-                    tz,
-                    format!(
-                        "unknown time zone `{}`; use an IANA name like `Asia/Tokyo` or `UTC`",
-                        tz.as_str()
-                    ),
-                )
-            })?,
+            Some(tz) => self.timezone(tz)?,
         };
         Ok(Schedule {
             cron,
             pattern: raw.cron.to_string(),
             tz,
+        })
+    }
+
+    fn timezone(&self, tz: &Spanned<String>) -> Result<chrono_tz::Tz, Diagnostic> {
+        tz.parse().map_err(|_| {
+            self.at(
+                tz,
+                format!(
+                    "unknown time zone `{}`; use an IANA name like `Asia/Tokyo` or `UTC`",
+                    tz.as_str()
+                ),
+            )
         })
     }
 
@@ -344,29 +354,65 @@ impl Ctx<'_> {
     }
 
     fn check(&self, raw: &RawMonitor) -> Result<Check, Diagnostic> {
-        let kind = raw.kind.as_ref().map(|k| k.as_str()).unwrap_or("rows");
-        let expect = match kind {
-            "rows" => Expect::Rows,
-            "assert" => Expect::Assert,
-            other => {
-                let k = raw.kind.as_ref().expect("kind present when not defaulted");
-                let planned = Check::PLANNED.contains(&other);
-                let msg = if planned {
-                    format!(
-                        "monitor kind `{other}` is planned but not supported yet; supported: rows, assert"
-                    )
-                } else {
-                    format!("unknown monitor kind `{other}`; expected one of: rows, assert")
-                };
-                return Err(self.at(k, msg));
+        let kind = self.kind(raw)?;
+        if !matches!(kind, "rows" | "assert" | "deadline") {
+            if let Some(f) = &raw.sql_file {
+                return Err(self.at(
+                    f,
+                    format!("`kind: {kind}` builds its own SQL; remove `sql_file`"),
+                ));
             }
-        };
-        let (sql, origin) = self.sql_text(raw)?;
-        match sql::validate(&sql, expect) {
-            Ok(_) if expect == Expect::Rows => Ok(Check::Rows { sql }),
-            Ok(_) => Ok(Check::Assert { sql }),
-            Err(p) => Err(origin.locate(&p)),
+            if let Some(q) = &raw.sql {
+                return Err(self.at(
+                    q,
+                    format!("`kind: {kind}` builds its own SQL; remove `sql`"),
+                ));
+            }
         }
+        match (kind, raw) {
+            (
+                "freshness",
+                RawMonitor {
+                    freshness: Some(f), ..
+                },
+            ) => self.freshness(f),
+            (
+                "row_count",
+                RawMonitor {
+                    row_count: Some(r), ..
+                },
+            ) => self.row_count(r),
+            (
+                "null_ratio",
+                RawMonitor {
+                    null_ratio: Some(n),
+                    ..
+                },
+            ) => self.null_ratio(n),
+            (
+                "deadline",
+                RawMonitor {
+                    deadline: Some(d), ..
+                },
+            ) => {
+                let spec = self.deadline(d, &raw.schedule)?;
+                let sql = self.validated_sql(raw, Expect::Rows)?;
+                Ok(Check::Deadline { sql, spec })
+            }
+            ("assert", _) => Ok(Check::Assert {
+                sql: self.validated_sql(raw, Expect::Assert)?,
+            }),
+            _ => Ok(Check::Rows {
+                sql: self.validated_sql(raw, Expect::Rows)?,
+            }),
+        }
+    }
+
+    /// The rule's own SQL, validated for what the kind expects.
+    fn validated_sql(&self, raw: &RawMonitor, expect: Expect) -> Result<String, Diagnostic> {
+        let (sql, origin) = self.sql_text(raw)?;
+        sql::validate(&sql, expect).map_err(|p| origin.locate(&p))?;
+        Ok(sql)
     }
 
     /// The monitor's SQL and where its first character sits, inline or from `sql_file`.

@@ -3,6 +3,7 @@
 //! Pure: reads files, never touches a warehouse, a store or the network. A broken rule
 //! file yields diagnostics and no monitors, and never stops the other files.
 
+pub mod kinds;
 mod load;
 pub mod sql;
 
@@ -51,25 +52,44 @@ pub struct Schedule {
     pub tz: Tz,
 }
 
-/// What a monitor checks. Every kind compiles to the same outcome model.
-///
-/// Planned kinds (`freshness`, `row_count`, `null_ratio`, `deadline`) become new
-/// variants here; the runner and the incident logic do not change.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a monitor checks. Every kind compiles to SQL whose rows are failures, so the
+/// runner, the warehouses and the incident logic treat them alike; `monitor::kinds`
+/// adds the judgement a kind needs beyond rows (history, deadline phase).
+#[derive(Debug, Clone, PartialEq)]
 pub enum Check {
     /// Fails when the query returns rows.
     Rows { sql: String },
     /// Fails when an `ASSERT` statement is false, with the assertion's message.
     Assert { sql: String },
+    /// Fails when a table's newest timestamp is too old.
+    Freshness { sql: String, spec: kinds::Freshness },
+    /// Fails when a table's row count is out of bounds.
+    RowCount { sql: String, spec: kinds::RowCount },
+    /// Fails when a column's share of NULLs shifts away from its recent history.
+    NullRatio { sql: String, spec: kinds::NullRatio },
+    /// Rows are unfinished work: at risk before the deadline, a breach at it.
+    Deadline { sql: String, spec: kinds::Deadline },
 }
 
 impl Check {
-    pub const KINDS: [&'static str; 2] = ["rows", "assert"];
-    pub const PLANNED: [&'static str; 4] = ["freshness", "row_count", "null_ratio", "deadline"];
+    pub const KINDS: [&'static str; 6] = [
+        "rows",
+        "assert",
+        "freshness",
+        "row_count",
+        "null_ratio",
+        "deadline",
+    ];
 
+    /// The SQL that runs (compiled for the built-in kinds).
     pub fn sql(&self) -> &str {
         match self {
-            Check::Rows { sql } | Check::Assert { sql } => sql,
+            Check::Rows { sql }
+            | Check::Assert { sql }
+            | Check::Freshness { sql, .. }
+            | Check::RowCount { sql, .. }
+            | Check::NullRatio { sql, .. }
+            | Check::Deadline { sql, .. } => sql,
         }
     }
 
@@ -77,7 +97,26 @@ impl Check {
         match self {
             Check::Rows { .. } => "rows",
             Check::Assert { .. } => "assert",
+            Check::Freshness { .. } => "freshness",
+            Check::RowCount { .. } => "row_count",
+            Check::NullRatio { .. } => "null_ratio",
+            Check::Deadline { .. } => "deadline",
         }
+    }
+
+    /// The SQL as BigQuery runs it: a freshness column may be a DATETIME there, which
+    /// must be cast to compare with the `@stale_before` TIMESTAMP (SQLite compares
+    /// text and has no such cast).
+    pub fn bigquery_sql(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Check::Freshness { spec, .. } => spec.bigquery_sql().into(),
+            other => other.sql().into(),
+        }
+    }
+
+    /// Assertions run as `ASSERT` scripts; every other kind counts rows.
+    pub fn is_assert(&self) -> bool {
+        matches!(self, Check::Assert { .. })
     }
 }
 

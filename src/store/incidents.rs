@@ -77,6 +77,7 @@ impl Store {
         let now = report.finished_at;
         let decision = incident::triage(open.as_ref(), failures, &report.outcome, policy, now);
         let decision = incident::inhibit(decision, ctx.upstream);
+        let decision = damp_and_escalate(&mut tx, decision, open.as_ref(), m, policy, now).await?;
         let decision = super::manual::quiet_if_acked(&mut tx, open.as_ref(), decision).await?;
         let mut change = Change {
             tx: &mut tx,
@@ -244,6 +245,50 @@ async fn bump_state(tx: &mut Tx<'_>, r: &RunReport) -> anyhow::Result<u32> {
     .execute(&mut **tx)
     .await?;
     Ok(failures as u32)
+}
+
+/// Flap damping and severity escalation need the store's memory of this monitor:
+/// how many incidents it opened lately, and the open incident's severity (raised in
+/// place when this run is more severe, e.g. a breached deadline).
+async fn damp_and_escalate(
+    tx: &mut Tx<'_>,
+    decision: Decision,
+    open: Option<&OpenIncident>,
+    m: &Monitor,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Decision> {
+    let Some(inc) = open else {
+        return Ok(decision);
+    };
+    let decision = match (decision, policy.flap) {
+        (Decision::Resolve, Some(flap)) => {
+            let since = now - chrono::Duration::from_std(flap.window)?;
+            let recent: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM incidents WHERE monitor_id = $1 AND opened_at >= $2",
+            )
+            .bind(&m.id)
+            .bind(ms(since))
+            .fetch_one(&mut **tx)
+            .await?;
+            incident::damp(decision, open, recent as u32, policy)
+        }
+        (d, _) => d,
+    };
+    let current: String = sqlx::query_scalar("SELECT severity FROM incidents WHERE id = $1")
+        .bind(inc.id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let raised = crate::rules::Severity::parse(&current).is_some_and(|s| m.severity < s)
+        && matches!(decision, Decision::Update { .. });
+    if raised {
+        sqlx::query("UPDATE incidents SET severity = $2 WHERE id = $1")
+            .bind(inc.id)
+            .bind(m.severity.as_str())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(incident::escalate(decision, raised))
 }
 
 async fn open_incident(tx: &mut Tx<'_>, fp: &str) -> anyhow::Result<Option<OpenIncident>> {

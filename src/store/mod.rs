@@ -7,19 +7,23 @@
 //! `incidents_one_open` is what makes "one open incident per fingerprint" true even if
 //! two processes race.
 
+mod always;
 mod incidents;
 mod manual;
 mod outbox;
 mod silences;
 mod usage;
 
+pub use always::{DigestSend, DigestState};
 pub use incidents::{Applied, IncidentRow, MonitorInfo, RunContext};
 pub use outbox::OutboxItem;
 pub use silences::Silence;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -30,6 +34,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("schema_v2_github.sql")),
     (3, include_str!("schema_v3_impact.sql")),
     (4, include_str!("schema_v4_slack.sql")),
+    (5, include_str!("schema_v5_always.sql")),
     (6, include_str!("schema_v6_silences.sql")),
 ];
 
@@ -42,6 +47,11 @@ pub struct Store {
 impl Store {
     /// Opens (creating when missing) the SQLite store at `path` and migrates it.
     pub async fn open(path: &Path) -> anyhow::Result<Store> {
+        Self::open_with(path, crate::config::Synchronous::Full).await
+    }
+
+    /// [`Store::open`] with the configured `state.synchronous`.
+    pub async fn open_with(path: &Path, sync: crate::config::Synchronous) -> anyhow::Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create the state folder {}", dir.display()))?;
@@ -50,6 +60,10 @@ impl Store {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(match sync {
+                crate::config::Synchronous::Full => SqliteSynchronous::Full,
+                crate::config::Synchronous::Normal => SqliteSynchronous::Normal,
+            })
             .busy_timeout(Duration::from_secs(10));
         Self::connect(opts, 4).await
     }
@@ -94,6 +108,12 @@ impl Store {
                 .await?;
             tx.commit().await?;
         }
+        Ok(())
+    }
+
+    /// Whether the store answers (`/readyz`).
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 

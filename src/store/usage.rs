@@ -36,6 +36,15 @@ impl Store {
         Ok(())
     }
 
+    /// When the cached statistics were computed (None: never).
+    pub async fn usage_refreshed_at(&self) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let at: Option<i64> =
+            sqlx::query_scalar("SELECT refreshed_at FROM usage_refresh WHERE id = 1")
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(at.map(from_ms))
+    }
+
     /// The cached statistics and when they were computed (None: never).
     pub async fn load_usage(
         &self,

@@ -106,13 +106,13 @@ impl Warehouse for SqliteWarehouse {
         let conn = self
             .connect()
             .map_err(|e| QueryError::Unavailable(e.to_string()))?;
-        match &q.check {
-            Check::Rows { sql } => conn.prepare(sql.trim().trim_end_matches(';')).map(drop),
-            Check::Assert { sql } => {
-                return run_asserts(&conn, sql, false).map(|_| DryRun::default());
-            }
+        if let Check::Assert { sql } = &q.check {
+            return run_asserts(&conn, sql, false).map(|_| DryRun::default());
         }
-        .map_err(sql_error)?;
+        let sql = q.check.sql();
+        conn.prepare(sql.trim().trim_end_matches(';'))
+            .map(drop)
+            .map_err(sql_error)?;
         Ok(DryRun::default())
     }
 
@@ -242,8 +242,8 @@ fn execute(
     params: &BTreeMap<String, ParamValue>,
 ) -> Result<QueryResult, QueryError> {
     match check {
-        Check::Rows { sql } => count_rows(conn, sql, sample, params).map_err(sql_error),
         Check::Assert { sql } => run_asserts(conn, sql, true),
+        other => count_rows(conn, other.sql(), sample, params).map_err(sql_error),
     }
 }
 

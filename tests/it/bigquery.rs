@@ -205,7 +205,7 @@ async fn the_demo_rules_give_the_sqlite_outcomes_where_the_sql_is_portable() {
     let on_bigquery = outcomes(&app.run_once().await.unwrap());
     let sqlite = Demo::new().await;
     let on_sqlite = outcomes(&sqlite.app.run_once().await.unwrap());
-    assert_eq!(on_bigquery.len(), 9);
+    assert_eq!(on_bigquery.len(), 13);
     for (id, (label, summary)) in &on_sqlite {
         let (bq_label, bq_summary) = &on_bigquery[id];
         let is_assert = matches!(app.rules.get(id).unwrap().check, Check::Assert { .. });

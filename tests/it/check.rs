@@ -19,7 +19,7 @@ fn bundled_rules_are_valid() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(out.stdout.is_empty());
     assert!(
-        stderr.contains("9 monitor(s) valid, 0 problem(s)"),
+        stderr.contains("13 monitor(s) valid, 0 problem(s)"),
         "{stderr}"
     );
 }

@@ -30,7 +30,7 @@ async fn the_demo_fails_in_three_different_ways() {
             ("point_grants_reference_orders".to_string(), "fail"),
         ]
     );
-    assert_eq!(s.results.len(), 9);
+    assert_eq!(s.results.len(), 13);
     assert_eq!(demo.app.store.incidents(true).await.unwrap().len(), 3);
     assert_eq!(s.delivered.sent, 3);
     let console = demo

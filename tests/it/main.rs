@@ -1,15 +1,18 @@
 //! Ripple's one integration-test binary: every module drives the real crate end to end
 //! on loopback and temporary files only, with time from a manual clock.
 
+mod always;
 mod bigquery;
 mod bigquery_fake;
 mod check;
 mod demo;
+mod digests;
 mod fake_bigquery;
 mod fake_github;
 mod fake_slack;
 mod github;
 mod impact;
+mod kinds;
 mod lineage;
 mod metadata;
 mod outbox;

@@ -26,7 +26,14 @@ async fn monitors_are_due_at_their_own_ticks() {
         t0() + Duration::minutes(5),
         t0() + Duration::minutes(30),
     );
-    assert_eq!(ids(due), ["orders_without_payment", "payments_duplicated"]);
+    assert_eq!(
+        ids(due),
+        [
+            "orders_fresh",
+            "orders_without_payment",
+            "payments_duplicated"
+        ]
+    );
     let paris_9am = t0() + Duration::hours(8);
     let due = Scheduler::due(monitors, paris_9am - Duration::minutes(1), paris_9am);
     assert!(ids(due).contains(&"expense_settlements_unapproved"));
@@ -38,7 +45,8 @@ async fn a_tick_runs_what_is_due_and_records_it() {
     let mut s = Scheduler::new(ripple::clock::Clock::now(&demo.clock));
     demo.clock.advance(Duration::minutes(30));
     let ran = s.tick(&demo.app).await.unwrap();
-    assert_eq!(ran, 3);
+    // :05 point grants; :15 and :30 orders_fresh (once); :30 orders and payments.
+    assert_eq!(ran, 4);
     assert_eq!(
         demo.app
             .store

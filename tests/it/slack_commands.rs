@@ -24,7 +24,7 @@ async fn serve(sl: &Sl) -> Server {
     let slack: Arc<SlackNotifier> = Arc::new(sl.notifier());
     let secret = secrets().slack_signing_secret;
     let handler = Arc::new(Handler::new(app, Some(slack), secret));
-    let router = ripple::server::router_with(handler);
+    let router = ripple::server::slack_router(handler);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });

@@ -22,6 +22,12 @@ pub fn t0() -> DateTime<Utc> {
 
 /// A config over the repo's `rules/` with warehouse and state in `dir`.
 pub fn config(dir: &Path, extra: &str) -> Config {
+    let text = config_text(dir, extra);
+    Config::parse(&dir.join("ripple.yaml"), &text).expect("test config is valid")
+}
+
+/// The text of [`config`], to write to a file for the binary.
+pub fn config_text(dir: &Path, extra: &str) -> String {
     let text = format!(
         "warehouse:\n  kind: sqlite\n  path: {wh}\n  seed: {seed}\nstate:\n  path: {state}\nrules: {rules}\n{teams}{extra}",
         wh = dir.join("wh").display(),
@@ -34,7 +40,7 @@ pub fn config(dir: &Path, extra: &str) -> Config {
         "{text}lineage:\n  sources:\n    - sql_files: {{ root: {sql}, pattern: \"{{dataset}}/{{table}}.sql\" }}\n    - views: {{}}\n    - jobs: {{ days: 30 }}\n",
         sql = repo().join("fixtures/demo/sql").display(),
     );
-    Config::parse(&dir.join("ripple.yaml"), &text).expect("test config is valid")
+    text
 }
 
 /// Seeds the demo warehouse into `dir/wh`, as of [`t0`].
@@ -46,6 +52,8 @@ pub fn seed(dir: &Path) {
 /// A seeded demo with everything a test needs to drive and observe it.
 pub struct Demo {
     pub dir: tempfile::TempDir,
+    /// Config appended to the base (kept across restarts).
+    pub extra: String,
     pub clock: ManualClock,
     pub console: Arc<Mutex<Vec<u8>>>,
     pub app: App,
@@ -53,13 +61,19 @@ pub struct Demo {
 
 impl Demo {
     pub async fn new() -> Demo {
+        Self::with_config("").await
+    }
+
+    /// A demo whose config has `extra` appended (digests, serve settings).
+    pub async fn with_config(extra: &str) -> Demo {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = config(dir.path(), "");
+        let cfg = config(dir.path(), extra);
         seed(dir.path());
         let clock = ManualClock::new(t0());
         let (app, console) = app(cfg, &clock).await;
         Demo {
             dir,
+            extra: extra.to_string(),
             clock,
             console,
             app,
@@ -68,7 +82,7 @@ impl Demo {
 
     /// A new process over the same files: what a restart looks like.
     pub async fn restart(&mut self) {
-        let cfg = config(self.dir.path(), "");
+        let cfg = config(self.dir.path(), &self.extra);
         let (app, console) = app(cfg, &self.clock).await;
         self.app = app;
         self.console = console;

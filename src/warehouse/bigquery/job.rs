@@ -139,7 +139,7 @@ impl BigQueryWarehouse {
             ])),
             parameter_mode: (!params.is_empty()).then(|| "NAMED".to_string()),
             query_parameters: (!params.is_empty()).then_some(params),
-            ..self.request(q.check.sql(), deadline)
+            ..self.request(&q.check.bigquery_sql(), deadline)
         }
     }
 
@@ -310,7 +310,8 @@ pub(super) fn error(f: Failure) -> QueryError {
 /// The run's named parameters that the SQL mentions (BigQuery rejects unused ones in
 /// some modes, and sending only what is used keeps job history readable).
 fn parameters(q: &MonitorQuery) -> Vec<QueryParameter> {
-    let sql = q.check.sql();
+    let sql = q.check.bigquery_sql();
+    let sql = sql.as_ref();
     q.params
         .iter()
         .filter(|(name, _)| mentions(sql, name))

@@ -1,0 +1,231 @@
+//! The long-running service behind `ripple serve`: one cycle = reload if the rules
+//! changed, run what is due, send due digests, ping the heartbeat. [`run`] loops cycles
+//! until shutdown; [`Service::cycle`] is what tests drive with a manual clock.
+//!
+//! Shutdown: stop scheduling, let the cycle in flight finish (bounded by
+//! `serve.shutdown_timeout`), then one last delivery round. Notifications are in the
+//! store's outbox from the moment their incident changed, so whatever is not delivered
+//! by then is sent by the next process.
+
+use super::live::Live;
+use super::reload::{self, RulesWatch};
+use super::scheduler::Scheduler;
+use crate::app::heartbeat::{Heartbeat, HeartbeatConfig};
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// `serve:` in `ripple.yaml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeConfig {
+    /// Each monitor runs up to this long after its tick (a stable per-monitor offset).
+    #[serde(with = "crate::config::humantime_serde_compat")]
+    pub jitter: Duration,
+    /// Poll the rules folder for changes (SIGHUP reloads too).
+    pub watch_rules: bool,
+    #[serde(with = "crate::config::humantime_serde_compat")]
+    pub reload_poll: Duration,
+    /// How long in-flight runs may take to finish on SIGTERM.
+    #[serde(with = "crate::config::humantime_serde_compat")]
+    pub shutdown_timeout: Duration,
+    pub heartbeat: Option<HeartbeatConfig>,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            jitter: Duration::from_secs(30),
+            watch_rules: true,
+            reload_poll: Duration::from_secs(10),
+            shutdown_timeout: Duration::from_secs(30),
+            heartbeat: None,
+        }
+    }
+}
+
+/// The scheduler's state between cycles.
+pub struct Service {
+    live: Arc<Live>,
+    scheduler: Scheduler,
+    heartbeat: Option<Heartbeat>,
+    watch: RulesWatch,
+}
+
+/// What a reload did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reloaded {
+    pub monitors: usize,
+    /// Problems found; files with problems kept their last good version.
+    pub problems: Vec<crate::diag::Diagnostic>,
+}
+
+impl Service {
+    pub fn new(live: Arc<Live>) -> Self {
+        let app = live.app();
+        let cfg = &app.config.serve;
+        let scheduler = Scheduler::new(app.clock.now()).with_jitter(cfg.jitter);
+        Service {
+            heartbeat: cfg.heartbeat.as_ref().map(Heartbeat::new),
+            watch: RulesWatch::new(&app.config.resolve(&app.config.rules)),
+            scheduler,
+            live,
+        }
+    }
+
+    /// One cycle; `reload` forces a rule reload (SIGHUP).
+    pub async fn cycle(&mut self, reload: bool) -> anyhow::Result<()> {
+        let app = self.live.app();
+        let dir = app.config.resolve(&app.config.rules);
+        if reload || (app.config.serve.watch_rules && self.watch.changed(&dir)) {
+            self.reload();
+        }
+        let app = self.live.app();
+        if let Err(e) = app.refresh_impact_if_stale().await {
+            tracing::warn!(error = %e, "impact statistics not refreshed");
+        }
+        self.scheduler.tick_report(&app).await?;
+        if let Err(e) = app.send_due_digests().await {
+            tracing::error!(error = %e, "digests not sent");
+        }
+        if let Some(hb) = &mut self.heartbeat {
+            hb.beat(app.clock.now()).await;
+        }
+        self.live.set_ready(true);
+        Ok(())
+    }
+
+    /// Reloads the rules folder; a broken file keeps its last good version.
+    pub fn reload(&mut self) -> Reloaded {
+        let app = self.live.app();
+        let fresh = crate::rules::load_dir(&app.config.resolve(&app.config.rules), &app.config);
+        let merged = reload::merge(&app.rules, fresh);
+        for p in &merged.problems {
+            tracing::error!(problem = %p, "rule problem; the file keeps its last good version");
+        }
+        if !merged.problems.is_empty() {
+            app.metrics.observe_reload_error();
+        }
+        let report = Reloaded {
+            monitors: merged.monitors.len(),
+            problems: merged.problems.clone(),
+        };
+        tracing::info!(monitors = report.monitors, "rules reloaded");
+        self.live.replace(app.with_rules(merged));
+        report
+    }
+
+    /// How long to sleep before the next cycle: until the next run, but at least once
+    /// a minute (dead-man's switch, digests, heartbeat) and once per rules poll.
+    pub fn wait(&self) -> Duration {
+        let app = self.live.app();
+        let now = app.clock.now();
+        let mut cap = Duration::from_secs(60);
+        if app.config.serve.watch_rules {
+            cap = cap.min(app.config.serve.reload_poll);
+        }
+        self.scheduler
+            .next_run(&app.rules.monitors, now)
+            .and_then(|t| (t - now).to_std().ok())
+            .map_or(cap, |d| d.min(cap))
+    }
+}
+
+/// Runs cycles until `shutdown` turns true, then drains (see the module docs).
+pub async fn run(live: Arc<Live>, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    seed_metrics(&live).await;
+    let mut service = Service::new(live.clone());
+    let mut hup = hangups();
+    let mut reload = false;
+    loop {
+        let stop = {
+            let cycle = service.cycle(std::mem::take(&mut reload));
+            tokio::pin!(cycle);
+            let finished = tokio::select! {
+                r = &mut cycle => Some(r),
+                _ = shutdown.changed() => None,
+            };
+            match finished {
+                Some(Err(e)) => {
+                    tracing::error!(error = %e, "scheduler cycle failed; retrying next cycle");
+                    false
+                }
+                Some(Ok(())) => false,
+                None => {
+                    drain(&live, cycle).await;
+                    true
+                }
+            }
+        };
+        if stop {
+            break;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(service.wait()) => {}
+            _ = hup.recv() => reload = true,
+            _ = shutdown.changed() => break,
+        }
+    }
+    live.set_ready(false);
+    flush(&live).await;
+    Ok(())
+}
+
+/// Every monitor in `/metrics` from the start, with its last outcome from the store.
+async fn seed_metrics(live: &Live) {
+    let app = live.app();
+    let infos = app.store.monitor_infos().await.unwrap_or_default();
+    for m in &app.rules.monitors {
+        let last = infos.get(&m.id).map(|i| i.last_outcome.as_str());
+        app.metrics.seed_monitor(&m.id, last);
+    }
+}
+
+/// Lets the cycle in flight finish, within the shutdown timeout.
+async fn drain(live: &Live, cycle: impl std::future::Future<Output = anyhow::Result<()>>) {
+    live.set_ready(false);
+    let limit = live.app().config.serve.shutdown_timeout;
+    match tokio::time::timeout(limit, cycle).await {
+        Ok(_) => tracing::info!("in-flight runs finished"),
+        Err(_) => tracing::warn!(?limit, "in-flight runs cut off at the shutdown timeout"),
+    }
+}
+
+/// One last delivery round; what is left stays in the outbox for the next start.
+async fn flush(live: &Live) {
+    let app = live.app();
+    let limit = app.config.serve.shutdown_timeout;
+    match tokio::time::timeout(limit, app.deliver()).await {
+        Ok(Ok(d)) => tracing::info!(sent = d.sent, failed = d.failed, "notifications flushed"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "final delivery failed; the outbox keeps them"),
+        Err(_) => tracing::warn!("final delivery timed out; the outbox keeps the rest"),
+    }
+}
+
+/// SIGHUP as a stream of wake-ups (never fires off Unix).
+fn hangups() -> Hangups {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        Hangups(signal(SignalKind::hangup()).ok())
+    }
+    #[cfg(not(unix))]
+    Hangups(())
+}
+
+#[cfg(unix)]
+struct Hangups(Option<tokio::signal::unix::Signal>);
+#[cfg(not(unix))]
+struct Hangups(());
+
+impl Hangups {
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some(s) = &mut self.0 {
+            s.recv().await;
+            return;
+        }
+        std::future::pending::<()>().await
+    }
+}

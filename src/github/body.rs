@@ -176,7 +176,7 @@ fn how(o: &Outcome) -> String {
         Outcome::Pass => "passing".into(),
         Outcome::Fail {
             message: Some(m), ..
-        } => format!("**fail**: assertion failed: {m}"),
+        } => format!("**fail**: {m}"),
         Outcome::Fail { rows, .. } => format!(
             "**fail**: the query returned **{rows}** row{} (healthy data returns none)",
             if *rows == 1 { "" } else { "s" }

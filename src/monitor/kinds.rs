@@ -244,7 +244,7 @@ mod tests {
         assert_eq!(sev, Severity::Medium);
         assert_eq!(
             o.summary(),
-            "assertion failed: deadline at risk: 3 unfinished, due 2026-11-20 23:59:59 JST (in 2h 59m)"
+            "deadline at risk: 3 unfinished, due 2026-11-20 23:59:59 JST (in 2h 59m)"
         );
         let (o, sev) = judge_deadline(&spec, Severity::Medium, fail(3), due);
         assert_eq!(sev, Severity::High);

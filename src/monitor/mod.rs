@@ -42,7 +42,7 @@ impl Outcome {
         match r {
             Ok(q) if q.assertion.is_some() => Outcome::Fail {
                 rows: q.rows,
-                message: q.assertion,
+                message: q.assertion.map(|a| format!("assertion failed: {a}")),
                 sample: q.sample,
             },
             Ok(q) if q.rows == 0 => Outcome::Pass,
@@ -71,13 +71,14 @@ impl Outcome {
         !matches!(self, Outcome::Pass)
     }
 
-    /// One line a person can read: `3 rows`, `assertion failed: …`, `error: …`.
+    /// One line a person can read: `3 rows`, `assertion failed: …` (a failure's own
+    /// message, e.g. a false ASSERT or a stale table), `error: …`.
     pub fn summary(&self) -> String {
         match self {
             Outcome::Pass => "passing".into(),
             Outcome::Fail {
                 message: Some(m), ..
-            } => format!("assertion failed: {m}"),
+            } => m.clone(),
             Outcome::Fail { rows, .. } => {
                 format!("{rows} row{}", if *rows == 1 { "" } else { "s" })
             }

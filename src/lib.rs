@@ -4,12 +4,14 @@
 //! See `ARCHITECTURE.md` for the bird's-eye view.
 
 pub mod app;
+pub mod calendar;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod diag;
 pub mod digest;
+pub mod duration;
 pub mod github;
 pub mod impact;
 pub mod incident;

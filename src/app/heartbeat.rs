@@ -2,26 +2,8 @@
 //! something outside (Healthchecks.io, Cronitor, a Dead Man's Snitch) notices when
 //! Ripple itself stops. A failed ping is logged and never stops the scheduler.
 
+use crate::config::HeartbeatConfig;
 use chrono::{DateTime, Duration, Utc};
-use serde::Deserialize;
-
-/// `serve.heartbeat` in `ripple.yaml`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HeartbeatConfig {
-    /// Pinged with GET; any 2xx counts.
-    pub url: String,
-    /// The shortest time between two pings.
-    #[serde(
-        default = "default_interval",
-        with = "crate::config::humantime_serde_compat"
-    )]
-    pub interval: std::time::Duration,
-}
-
-fn default_interval() -> std::time::Duration {
-    std::time::Duration::from_secs(60)
-}
 
 /// Pings when due.
 pub struct Heartbeat {

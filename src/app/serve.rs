@@ -10,40 +10,11 @@
 use super::live::Live;
 use super::reload::{self, RulesWatch};
 use super::scheduler::Scheduler;
-use crate::app::heartbeat::{Heartbeat, HeartbeatConfig};
-use serde::Deserialize;
+use crate::app::heartbeat::Heartbeat;
+pub use crate::config::ServeConfig;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-
-/// `serve:` in `ripple.yaml`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ServeConfig {
-    /// Each monitor runs up to this long after its tick (a stable per-monitor offset).
-    #[serde(with = "crate::config::humantime_serde_compat")]
-    pub jitter: Duration,
-    /// Poll the rules folder for changes (SIGHUP reloads too).
-    pub watch_rules: bool,
-    #[serde(with = "crate::config::humantime_serde_compat")]
-    pub reload_poll: Duration,
-    /// How long in-flight runs may take to finish on SIGTERM.
-    #[serde(with = "crate::config::humantime_serde_compat")]
-    pub shutdown_timeout: Duration,
-    pub heartbeat: Option<HeartbeatConfig>,
-}
-
-impl Default for ServeConfig {
-    fn default() -> Self {
-        ServeConfig {
-            jitter: Duration::from_secs(30),
-            watch_rules: true,
-            reload_poll: Duration::from_secs(10),
-            shutdown_timeout: Duration::from_secs(30),
-            heartbeat: None,
-        }
-    }
-}
 
 /// The scheduler's state between cycles.
 pub struct Service {

@@ -16,36 +16,8 @@
 //! name, so the order is deterministic.
 
 use super::usage::{Ranked, UsageIndex};
+pub use crate::config::Weights;
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
-
-/// The formula's weights; `impact.weights` in `ripple.yaml`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Weights {
-    pub reads: f64,
-    pub users: f64,
-    pub active_days: f64,
-    /// Bonus for tables many others are built from (0 = none).
-    pub fanout: f64,
-    /// Multiplier per level of depth beyond the first (0..1).
-    pub depth_decay: f64,
-    /// Reads older than this start to count less.
-    pub recent_days: u32,
-}
-
-impl Default for Weights {
-    fn default() -> Self {
-        Weights {
-            reads: 0.4,
-            users: 0.35,
-            active_days: 0.25,
-            fanout: 0.5,
-            depth_decay: 0.7,
-            recent_days: 7,
-        }
-    }
-}
 
 /// A downstream table to score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,35 +14,7 @@ use chrono_tz::Tz;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// How bad a failure is; drives escalation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Critical,
-    High,
-    Medium,
-    Low,
-    Info,
-}
-
-impl Severity {
-    pub const NAMES: [&'static str; 5] = ["critical", "high", "medium", "low", "info"];
-
-    pub fn parse(s: &str) -> Option<Severity> {
-        Some(match s {
-            "critical" => Severity::Critical,
-            "high" => Severity::High,
-            "medium" => Severity::Medium,
-            "low" => Severity::Low,
-            "info" => Severity::Info,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        Self::NAMES[self as usize]
-    }
-}
+pub use crate::config::Severity;
 
 /// When a monitor runs: a 5-field cron pattern in an IANA time zone.
 #[derive(Debug, Clone)]

@@ -1,0 +1,48 @@
+//! `serve:`: how the long-running service schedules, reloads, pings and stops.
+
+use serde::Deserialize;
+use std::time::Duration;
+
+/// `serve:` in `ripple.yaml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeConfig {
+    /// Each monitor runs up to this long after its tick (a stable per-monitor offset).
+    #[serde(with = "crate::duration")]
+    pub jitter: Duration,
+    /// Poll the rules folder for changes (SIGHUP reloads too).
+    pub watch_rules: bool,
+    #[serde(with = "crate::duration")]
+    pub reload_poll: Duration,
+    /// How long in-flight runs may take to finish on SIGTERM.
+    #[serde(with = "crate::duration")]
+    pub shutdown_timeout: Duration,
+    pub heartbeat: Option<HeartbeatConfig>,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            jitter: Duration::from_secs(30),
+            watch_rules: true,
+            reload_poll: Duration::from_secs(10),
+            shutdown_timeout: Duration::from_secs(30),
+            heartbeat: None,
+        }
+    }
+}
+
+/// `serve.heartbeat` in `ripple.yaml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeartbeatConfig {
+    /// Pinged with GET; any 2xx counts.
+    pub url: String,
+    /// The shortest time between two pings.
+    #[serde(default = "default_interval", with = "crate::duration")]
+    pub interval: std::time::Duration,
+}
+
+fn default_interval() -> std::time::Duration {
+    std::time::Duration::from_secs(60)
+}

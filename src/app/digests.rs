@@ -146,14 +146,14 @@ impl App {
         let mut out = Vec::new();
         let mut listed_issues = HashSet::new();
         let incidents = self.store.incidents(false).await?;
-        for inc in incidents.iter().filter(|i| i.status == "open") {
+        for inc in incidents.iter().filter(|i| i.is_open()) {
             let link = by_incident.get(&inc.id).and_then(|l| issue_ref(l));
             if let Some((r, _)) = &link {
                 listed_issues.insert(r.clone());
             }
             out.push(self.candidate(inc, ItemKind::Incident, format!("#{}", inc.id), link));
         }
-        for inc in incidents.iter().filter(|i| i.status != "open") {
+        for inc in incidents.iter().filter(|i| !i.is_open()) {
             let Some(l) = by_incident.get(&inc.id) else {
                 continue;
             };
@@ -187,7 +187,7 @@ impl App {
             reference,
             monitor_id: inc.monitor_id.clone(),
             team: inc.team.clone(),
-            severity: inc.severity.clone(),
+            severity: inc.severity.as_str().to_string(),
             condition: inc.condition.as_str().to_string(),
             labels,
             owners: rule.map(|m| m.owners.clone()).unwrap_or_default(),

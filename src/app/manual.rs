@@ -24,7 +24,7 @@ impl App {
 
     async fn open_incident(&self, id: i64) -> anyhow::Result<IncidentRow> {
         match self.incident(id).await? {
-            Some(i) if i.status == "open" => Ok(i),
+            Some(i) if i.is_open() => Ok(i),
             Some(_) => Err(IncidentError(format!("incident #{id} is already resolved")).into()),
             None => Err(IncidentError(format!("no incident #{id}")).into()),
         }
@@ -61,7 +61,13 @@ impl App {
         let destinations: Vec<&str> = self.notifiers.iter().map(|n| n.destination()).collect();
         if !self
             .store
-            .resolve_by_hand(&n, &detail, &destinations)
+            .resolve_by_hand(
+                inc.id,
+                n.at,
+                &detail,
+                &serde_json::to_string(&n)?,
+                &destinations,
+            )
             .await?
         {
             return Err(
@@ -73,7 +79,7 @@ impl App {
 
     /// The Resolved notification: the opening's facts, frozen now.
     async fn resolution(&self, inc: &IncidentRow) -> anyhow::Result<Notification> {
-        let base = match self.store.opened_notification(inc.id).await? {
+        let base = match Notification::opened(&self.store, inc.id).await? {
             Some(n) => n,
             None => self.bare_notification(inc),
         };
@@ -97,7 +103,7 @@ impl App {
             opened_at: inc.opened_at,
             monitor_id: inc.monitor_id.clone(),
             team: inc.team.clone(),
-            severity: inc.severity.clone(),
+            severity: inc.severity.as_str().to_string(),
             description: m.map(|m| m.description.clone()).unwrap_or_default(),
             condition: Some(inc.condition),
             outcome: inc.outcome.clone(),

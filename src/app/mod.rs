@@ -17,7 +17,7 @@ use crate::notify::console::ConsoleNotifier;
 use crate::notify::dispatch::{self, Delivered};
 use crate::rules::{self, Monitor, RuleSet};
 use crate::slack::SlackNotifier;
-use crate::store::{Applied, RunContext, Store};
+use crate::store::{Applied, RunKey, Store};
 use crate::warehouse::Warehouse;
 use crate::warehouse::bigquery::BigQueryWarehouse;
 use crate::warehouse::sqlite::SqliteWarehouse;
@@ -33,6 +33,7 @@ mod kinds;
 mod lineage;
 pub mod live;
 mod manual;
+mod planner;
 pub mod reload;
 pub mod scheduler;
 pub mod serve;
@@ -202,22 +203,23 @@ impl App {
             Some(c) => self.upstream_incident(c, m).await?,
             None => None,
         };
-        let silenced = self
-            .store
-            .silence_for(&m.id, self.clock.now())
-            .await?
-            .is_some();
-        let run = RunContext {
-            destinations: &destinations,
-            impact: impact.as_ref(),
+        let planner = planner::RunPlanner {
+            monitor: m,
+            policy: self.policy(m),
+            report,
             upstream,
-            silenced,
+            impact: impact.as_ref(),
+        };
+        let key = RunKey {
+            monitor_id: &m.id,
+            team: &m.team,
+            fingerprint: crate::incident::fingerprint(&m.id),
+            severity: m.severity,
+            flap_window: Some(self.config.defaults.flap_window),
+            destinations: &destinations,
         };
         self.metrics.observe_run(report);
-        let applied = self
-            .store
-            .process_run(m, &self.policy(m), report, &run)
-            .await?;
+        let applied = self.store.apply_run(report, &key, &planner).await?;
         tracing::info!(
             monitor = %m.id,
             incident = ?applied.incident_id,
@@ -236,6 +238,7 @@ impl App {
 
     fn policy(&self, m: &Monitor) -> Policy {
         Policy {
+            severity: m.severity,
             min_consecutive_failures: m.min_consecutive_failures,
             repeat_interval: self.config.defaults.repeat_interval,
             flap: Some(crate::incident::Flap {

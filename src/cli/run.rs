@@ -147,7 +147,7 @@ pub fn incidents_table(incidents: &[IncidentRow]) -> String {
     for i in incidents {
         rows.push([
             format!("#{}", i.id),
-            i.status.clone(),
+            i.status.as_str().to_string(),
             format!("{}/{}", i.team, i.monitor_id),
             i.opened_at.format("%Y-%m-%d %H:%M").to_string(),
             i.outcome.summary(),

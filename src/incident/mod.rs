@@ -2,8 +2,14 @@
 //!
 //! Ok → Failing | Erroring | Missed → Resolved. People hear about transitions (open,
 //! a change of condition, resolve) and a reminder every repeat interval — never about
-//! every failing run. Pure: no IO; the store applies the decision in one transaction.
+//! every failing run. Pure: no IO. [`decide`] composes the steps below; the store reads
+//! its [`Facts`] and writes its [`Plan`] in one transaction.
 
+mod decide;
+
+pub use decide::{Facts, Plan, PlannedEvent, decide};
+
+use crate::config::Severity;
 use crate::monitor::Outcome;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -53,11 +59,17 @@ pub struct OpenIncident {
     pub id: i64,
     pub condition: Condition,
     pub last_notified_at: DateTime<Utc>,
+    /// The incident's current severity (it only rises while open).
+    pub severity: Severity,
+    /// Someone acknowledged it: reminders stay on the timeline.
+    pub acked: bool,
 }
 
 /// Per-monitor knobs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Policy {
+    /// The run's severity (a breached deadline raises it).
+    pub severity: Severity,
     pub min_consecutive_failures: u32,
     pub repeat_interval: std::time::Duration,
     /// Flap damping; None turns it off.
@@ -82,6 +94,29 @@ pub enum UpdateReason {
     ConditionChanged,
     /// Still broken after a repeat interval.
     Reminder,
+}
+
+/// What happened to an incident: the events people are told of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Opened,
+    Updated(UpdateReason),
+    Resolved,
+    /// Another monitor, downstream of this incident's tables, fails too.
+    AlsoAffected,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Opened => "opened",
+            EventKind::Updated(UpdateReason::ConditionChanged) => "changed",
+            EventKind::Updated(UpdateReason::Reminder) => "reminder",
+            EventKind::Resolved => "resolved",
+            EventKind::AlsoAffected => "also_affected",
+        }
+    }
 }
 
 /// What one run means.
@@ -193,6 +228,7 @@ mod tests {
     use super::*;
 
     const POLICY: Policy = Policy {
+        severity: Severity::Medium,
         min_consecutive_failures: 1,
         repeat_interval: std::time::Duration::from_secs(3600),
         flap: Some(Flap {
@@ -218,6 +254,8 @@ mod tests {
             id: 1,
             condition: c,
             last_notified_at: t(notified),
+            severity: Severity::Medium,
+            acked: false,
         }
     }
 

@@ -5,7 +5,7 @@
 //! for the next round. Back-off doubles per attempt, capped, and a service's own
 //! `Retry-After` wins when it asks for longer.
 
-use super::Notifier;
+use super::{Notification, Notifier};
 use crate::store::Store;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashSet;
@@ -72,7 +72,21 @@ pub async fn deliver_due_observed(
             stats.failed += 1;
             continue;
         };
-        let result = notifier.deliver(&item.notification).await;
+        let n = match Notification::from_payload(&item.payload, item.incident_id) {
+            Ok(n) => n,
+            Err(e) => {
+                // Kept, never dropped: a payload this version cannot read waits for one
+                // that can (or for a person) instead of vanishing.
+                let msg = format!("unreadable outbox payload: {e}");
+                store
+                    .mark_failed(item.id, now + backoff(item.attempts), &msg)
+                    .await?;
+                blocked.insert(key);
+                stats.failed += 1;
+                continue;
+            }
+        };
+        let result = notifier.deliver(&n).await;
         observer.attempted(&item.destination, item.attempts, result.is_ok());
         match result {
             Ok(()) => {

@@ -8,35 +8,13 @@
 pub mod console;
 pub mod dispatch;
 
-use crate::incident::{Condition, UpdateReason};
+use crate::incident::Condition;
+pub use crate::incident::EventKind;
 use crate::monitor::Outcome;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
-
-/// What happened to an incident.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventKind {
-    Opened,
-    Updated(UpdateReason),
-    Resolved,
-    /// Another monitor, downstream of this incident's tables, fails too.
-    AlsoAffected,
-}
-
-impl EventKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Opened => "opened",
-            EventKind::Updated(UpdateReason::ConditionChanged) => "changed",
-            EventKind::Updated(UpdateReason::Reminder) => "reminder",
-            EventKind::Resolved => "resolved",
-            EventKind::AlsoAffected => "also_affected",
-        }
-    }
-}
 
 /// Everything a destination needs to render one message, frozen at the time of the event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,6 +37,27 @@ pub struct Notification {
     /// What the break hurts and who to tell, when lineage and usage are known.
     #[serde(default)]
     pub impact: Option<crate::impact::ImpactReport>,
+}
+
+impl Notification {
+    /// An outbox payload as a notification; the incident id is the outbox row's (a new
+    /// incident's payload is built before its id exists).
+    pub fn from_payload(payload: &str, incident_id: i64) -> anyhow::Result<Notification> {
+        let mut n: Notification = serde_json::from_str(payload)?;
+        n.incident_id = incident_id;
+        Ok(n)
+    }
+
+    /// The notification of an incident's opening, as queued for any destination.
+    pub async fn opened(
+        store: &crate::store::Store,
+        incident_id: i64,
+    ) -> anyhow::Result<Option<Notification>> {
+        let payload = store.opened_payload(incident_id).await?;
+        payload
+            .map(|p| Notification::from_payload(&p, incident_id))
+            .transpose()
+    }
 }
 
 /// Why a delivery did not happen; `retry_after` honours a service's own back-off.

@@ -7,14 +7,12 @@ use super::SlackNotifier;
 use super::blocks;
 use super::notifier::{Step, lock, store_err};
 use crate::incident::fingerprint;
-use crate::notify::NotifyError;
+use crate::notify::{Notification, NotifyError};
 
 impl SlackNotifier {
     /// Escalates an open incident; returns the channel id (also when it already had one).
     pub async fn escalate(&self, incident_id: i64) -> Step<String> {
-        let n = self
-            .store
-            .opened_notification(incident_id)
+        let n = Notification::opened(&self.store, incident_id)
             .await
             .map_err(store_err)?
             .ok_or_else(|| NotifyError::new(format!("no incident #{incident_id} to escalate")))?;

@@ -347,9 +347,7 @@ impl SlackNotifier {
     }
 
     pub(super) async fn opened_or(&self, n: &Notification) -> Step<Notification> {
-        let opened = self
-            .store
-            .opened_notification(n.incident_id)
+        let opened = Notification::opened(&self.store, n.incident_id)
             .await
             .map_err(store_err)?;
         Ok(opened.unwrap_or_else(|| n.clone()))

@@ -153,22 +153,4 @@ impl Store {
             .await?;
         Ok(rows.iter().map(link).collect())
     }
-
-    /// The notification of an incident's opening, as queued for any destination: what
-    /// an escalation by hand re-posts in the new channel.
-    pub async fn opened_notification(
-        &self,
-        incident_id: i64,
-    ) -> anyhow::Result<Option<crate::notify::Notification>> {
-        let payload: Option<String> = sqlx::query_scalar(
-            "SELECT o.payload FROM outbox o JOIN incident_events e ON e.id = o.event_id
-             WHERE o.incident_id = $1 AND e.kind = 'opened' ORDER BY o.id LIMIT 1",
-        )
-        .bind(incident_id)
-        .fetch_optional(self.pool())
-        .await?;
-        payload
-            .map(|p| serde_json::from_str(&p).map_err(Into::into))
-            .transpose()
-    }
 }

@@ -1,12 +1,15 @@
-//! Applying a run to the store: record it, triage it, change the incident, enqueue the
-//! notifications — all in one transaction, so a crash leaves either all or none of it.
+//! Applying a run to the store: read the facts, let the caller decide, write what the
+//! plan names — all in one transaction, so a crash leaves either all or none of it.
+//!
+//! The store takes no decision here: [`Planner::plan`] (the app, through
+//! `incident::decide`) says what the run means, and [`Planner::payload`] builds each
+//! notification. The store only persists.
 
 use super::{Store, from_ms, ms};
-use crate::incident::{self, Condition, Decision, OpenIncident, Policy};
+use crate::config::Severity;
+use crate::incident::{Condition, Decision, EventKind, Facts, OpenIncident, Plan, PlannedEvent};
 use crate::monitor::Outcome;
 use crate::monitor::runner::RunReport;
-use crate::notify::{EventKind, Notification};
-use crate::rules::Monitor;
 use chrono::{DateTime, Utc};
 use sqlx::{Row, Sqlite, Transaction};
 
@@ -19,6 +22,31 @@ pub struct Applied {
     pub enqueued: usize,
 }
 
+/// Whether an incident is still open. Stored as `open` / `resolved`; any other value
+/// is an error, never a silent default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Open,
+    Resolved,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::Resolved => "resolved",
+        }
+    }
+
+    fn parse(s: &str) -> anyhow::Result<Status> {
+        match s {
+            "open" => Ok(Status::Open),
+            "resolved" => Ok(Status::Resolved),
+            other => anyhow::bail!("unknown incident status `{other}` in the state store"),
+        }
+    }
+}
+
 /// An incident as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IncidentRow {
@@ -26,14 +54,20 @@ pub struct IncidentRow {
     pub fingerprint: String,
     pub monitor_id: String,
     pub team: String,
-    pub severity: String,
-    pub status: String,
+    pub severity: Severity,
+    pub status: Status,
     pub condition: Condition,
     pub outcome: Outcome,
     pub failures: i64,
     pub opened_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
+}
+
+impl IncidentRow {
+    pub fn is_open(&self) -> bool {
+        self.status == Status::Open
+    }
 }
 
 /// Monitor facts kept alongside runs, for the dead-man's switch and triage.
@@ -47,69 +81,63 @@ pub struct MonitorInfo {
 
 type Tx<'c> = Transaction<'c, Sqlite>;
 
-/// What the app knows about a run beyond the run itself.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RunContext<'a> {
+/// Which incident a run belongs to, and what the facts read needs.
+#[derive(Debug, Clone)]
+pub struct RunKey<'a> {
+    pub monitor_id: &'a str,
+    pub team: &'a str,
+    pub fingerprint: String,
+    /// Severity of a newly opened incident.
+    pub severity: Severity,
+    /// Openings are counted over this window (flap damping); None counts none.
+    pub flap_window: Option<std::time::Duration>,
     /// Where notifications go (one outbox row each).
     pub destinations: &'a [&'a str],
-    /// The impact of the monitor's broken tables, when known.
-    pub impact: Option<&'a crate::impact::ImpactReport>,
-    /// An open incident upstream of this monitor's tables (lineage inhibition).
-    pub upstream: Option<i64>,
-    /// The monitor is silenced: incidents change as usual, nobody is told.
-    pub silenced: bool,
+}
+
+/// A timeline event as stored, handed to [`Planner::payload`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StoredEvent {
+    pub incident_id: i64,
+    pub kind: EventKind,
+    pub at: DateTime<Utc>,
+    pub opened_at: DateTime<Utc>,
+}
+
+/// The caller's half of applying a run: the decision and the notification payload.
+pub trait Planner: Send + Sync {
+    /// What the run means, from what the store knows (pure).
+    fn plan(&self, facts: &Facts) -> Plan;
+    /// The outbox payload of an event people are told of.
+    fn payload(&self, event: &StoredEvent) -> anyhow::Result<String>;
 }
 
 impl Store {
-    /// Records a run and applies its meaning to the monitor's incident.
-    pub async fn process_run(
+    /// Records a run, reads the facts, and writes what the planner decides.
+    pub async fn apply_run(
         &self,
-        m: &Monitor,
-        policy: &Policy,
         report: &RunReport,
-        ctx: &RunContext<'_>,
+        key: &RunKey<'_>,
+        planner: &dyn Planner,
     ) -> anyhow::Result<Applied> {
         let mut tx = self.pool().begin().await?;
         insert_run(&mut tx, report).await?;
         let failures = bump_state(&mut tx, report).await?;
-        let fp = incident::fingerprint(&m.id);
-        let open = open_incident(&mut tx, &fp).await?;
-        let now = report.finished_at;
-        let decision = incident::triage(open.as_ref(), failures, &report.outcome, policy, now);
-        let decision = incident::inhibit(decision, ctx.upstream);
-        let decision = damp_and_escalate(&mut tx, decision, open.as_ref(), m, policy, now).await?;
-        let decision = super::manual::quiet_if_acked(&mut tx, open.as_ref(), decision).await?;
-        let mut change = Change {
+        let facts = read_facts(&mut tx, key, failures, report.finished_at).await?;
+        let plan = planner.plan(&facts);
+        let open_id = facts.open.as_ref().map(|o| o.id);
+        let mut w = Writer {
             tx: &mut tx,
-            m,
+            key,
             report,
-            ctx,
+            planner,
             enqueued: 0,
         };
-        let incident_id = match decision {
-            Decision::Nothing | Decision::Pending { .. } => None,
-            Decision::Open(c) => Some(change.open(&fp, c, failures).await?),
-            Decision::Update { condition, notify } => {
-                let id = open.as_ref().map(|o| o.id).expect("update implies open");
-                change
-                    .update(id, condition, failures, notify.map(EventKind::Updated))
-                    .await?;
-                Some(id)
-            }
-            Decision::Resolve => {
-                let id = open.as_ref().map(|o| o.id).expect("resolve implies open");
-                change.resolve(id).await?;
-                Some(id)
-            }
-            Decision::Joined { incident_id } => {
-                change.join(incident_id).await?;
-                Some(incident_id)
-            }
-        };
-        let enqueued = change.enqueued;
+        let incident_id = w.write(&plan, open_id, failures).await?;
+        let enqueued = w.enqueued;
         tx.commit().await?;
         Ok(Applied {
-            decision,
+            decision: plan.decision,
             incident_id,
             enqueued,
         })
@@ -118,7 +146,7 @@ impl Store {
     /// The open incident of a monitor, if any.
     pub async fn open_incident_for(&self, monitor_id: &str) -> anyhow::Result<Option<IncidentRow>> {
         let row = sqlx::query("SELECT * FROM incidents WHERE fingerprint = $1 AND status = 'open'")
-            .bind(incident::fingerprint(monitor_id))
+            .bind(crate::incident::fingerprint(monitor_id))
             .fetch_optional(self.pool())
             .await?;
         row.map(|r| incident_row(&r)).transpose()
@@ -177,15 +205,15 @@ impl Store {
 }
 
 fn incident_row(r: &sqlx::sqlite::SqliteRow) -> anyhow::Result<IncidentRow> {
-    let condition: String = r.get("condition");
+    let cond: String = r.get("condition");
     Ok(IncidentRow {
         id: r.get("id"),
         fingerprint: r.get("fingerprint"),
         monitor_id: r.get("monitor_id"),
         team: r.get("team"),
-        severity: r.get("severity"),
-        status: r.get("status"),
-        condition: Condition::parse(&condition).unwrap_or(Condition::Failing),
+        severity: severity(r.get("severity"))?,
+        status: Status::parse(r.get("status"))?,
+        condition: condition(&cond)?,
         outcome: serde_json::from_str(r.get("outcome"))?,
         failures: r.get("failures"),
         opened_at: from_ms(r.get("opened_at")),
@@ -247,101 +275,150 @@ async fn bump_state(tx: &mut Tx<'_>, r: &RunReport) -> anyhow::Result<u32> {
     Ok(failures as u32)
 }
 
-/// Flap damping and severity escalation need the store's memory of this monitor:
-/// how many incidents it opened lately, and the open incident's severity (raised in
-/// place when this run is more severe, e.g. a breached deadline).
-async fn damp_and_escalate(
+/// Everything `incident::decide` needs, read inside the run's transaction.
+async fn read_facts(
     tx: &mut Tx<'_>,
-    decision: Decision,
-    open: Option<&OpenIncident>,
-    m: &Monitor,
-    policy: &Policy,
+    key: &RunKey<'_>,
+    failures: u32,
     now: DateTime<Utc>,
-) -> anyhow::Result<Decision> {
-    let Some(inc) = open else {
-        return Ok(decision);
-    };
-    let decision = match (decision, policy.flap) {
-        (Decision::Resolve, Some(flap)) => {
-            let since = now - chrono::Duration::from_std(flap.window)?;
-            let recent: i64 = sqlx::query_scalar(
+) -> anyhow::Result<Facts> {
+    let open = open_incident(tx, &key.fingerprint).await?;
+    let recent_openings = match key.flap_window {
+        Some(w) => {
+            let since = now - chrono::Duration::from_std(w)?;
+            let n: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM incidents WHERE monitor_id = $1 AND opened_at >= $2",
             )
-            .bind(&m.id)
+            .bind(key.monitor_id)
             .bind(ms(since))
             .fetch_one(&mut **tx)
             .await?;
-            incident::damp(decision, open, recent as u32, policy)
+            n as u32
         }
-        (d, _) => d,
+        None => 0,
     };
-    let current: String = sqlx::query_scalar("SELECT severity FROM incidents WHERE id = $1")
-        .bind(inc.id)
-        .fetch_one(&mut **tx)
-        .await?;
-    let raised = crate::rules::Severity::parse(&current).is_some_and(|s| m.severity < s)
-        && matches!(decision, Decision::Update { .. });
-    if raised {
-        sqlx::query("UPDATE incidents SET severity = $2 WHERE id = $1")
-            .bind(inc.id)
-            .bind(m.severity.as_str())
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(incident::escalate(decision, raised))
+    let last_event_detail = match &open {
+        Some(o) => sqlx::query_scalar(
+            "SELECT detail FROM incident_events WHERE incident_id = $1 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(o.id)
+        .fetch_optional(&mut **tx)
+        .await?,
+        None => None,
+    };
+    let silenced = super::silences::active_in(tx, key.monitor_id, now).await?;
+    Ok(Facts {
+        open,
+        failures,
+        recent_openings,
+        last_event_detail,
+        silenced,
+    })
 }
 
 async fn open_incident(tx: &mut Tx<'_>, fp: &str) -> anyhow::Result<Option<OpenIncident>> {
-    let row = sqlx::query("SELECT id, condition, last_notified_at FROM incidents WHERE fingerprint = $1 AND status = 'open'")
-        .bind(fp)
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(row.map(|r| OpenIncident {
-        id: r.get("id"),
-        condition: Condition::parse(r.get("condition")).unwrap_or(Condition::Failing),
-        last_notified_at: from_ms(r.get("last_notified_at")),
-    }))
+    let row = sqlx::query(
+        "SELECT id, condition, last_notified_at, severity, acked_at FROM incidents
+         WHERE fingerprint = $1 AND status = 'open'",
+    )
+    .bind(fp)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|r| {
+        Ok(OpenIncident {
+            id: r.get("id"),
+            condition: condition(r.get("condition"))?,
+            last_notified_at: from_ms(r.get("last_notified_at")),
+            severity: severity(r.get("severity"))?,
+            acked: r.get::<Option<i64>, _>("acked_at").is_some(),
+        })
+    })
+    .transpose()
 }
 
-/// One incident change inside the run's transaction.
-struct Change<'a, 'c> {
+pub(super) fn condition(s: &str) -> anyhow::Result<Condition> {
+    Condition::parse(s)
+        .ok_or_else(|| anyhow::anyhow!("unknown incident condition `{s}` in the state store"))
+}
+
+pub(super) fn severity(s: &str) -> anyhow::Result<Severity> {
+    Severity::parse(s).ok_or_else(|| anyhow::anyhow!("unknown severity `{s}` in the state store"))
+}
+
+/// Writes one plan inside the run's transaction.
+struct Writer<'a, 'c> {
     tx: &'a mut Tx<'c>,
-    m: &'a Monitor,
+    key: &'a RunKey<'a>,
     report: &'a RunReport,
-    ctx: &'a RunContext<'a>,
+    planner: &'a dyn Planner,
     enqueued: usize,
 }
 
-impl Change<'_, '_> {
+impl Writer<'_, '_> {
     fn now(&self) -> i64 {
         ms(self.report.finished_at)
     }
 
-    async fn open(&mut self, fp: &str, c: Condition, failures: u32) -> anyhow::Result<i64> {
-        let outcome = serde_json::to_string(&self.report.outcome)?;
+    /// The incident the plan touches: opened, updated, resolved or joined.
+    async fn write(
+        &mut self,
+        plan: &Plan,
+        open: Option<i64>,
+        failures: u32,
+    ) -> anyhow::Result<Option<i64>> {
+        let id = match (plan.decision, open) {
+            (Decision::Nothing | Decision::Pending { .. }, _) => return Ok(None),
+            (Decision::Open(c), _) => self.open(c, failures, plan.event).await?,
+            (Decision::Update { condition, .. }, Some(id)) => {
+                self.update(id, condition, failures, plan).await?;
+                id
+            }
+            (Decision::Resolve, Some(id)) => {
+                self.resolve(id).await?;
+                id
+            }
+            (Decision::Joined { incident_id }, _) => {
+                if !self.join(incident_id).await? {
+                    return Ok(Some(incident_id));
+                }
+                incident_id
+            }
+            (d, None) => anyhow::bail!("plan {d:?} needs an open incident and there is none"),
+        };
+        if let Some(event) = plan.event {
+            self.event(id, event).await?;
+        }
+        Ok(Some(id))
+    }
+
+    async fn open(
+        &mut self,
+        c: Condition,
+        failures: u32,
+        event: Option<PlannedEvent>,
+    ) -> anyhow::Result<i64> {
+        // Opened while silenced: never announced, so the first unsilenced run is due a
+        // reminder at once (last notified at the epoch).
+        let notified = match event {
+            Some(PlannedEvent::Silenced(_)) => 0,
+            _ => self.now(),
+        };
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO incidents (fingerprint, monitor_id, team, severity, status, condition, outcome,
                                     failures, opened_at, updated_at, last_notified_at)
-             VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $8, $8) RETURNING id",
+             VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $8, $9) RETURNING id",
         )
-        .bind(fp)
-        .bind(&self.m.id)
-        .bind(&self.m.team)
-        .bind(self.m.severity.as_str())
+        .bind(&self.key.fingerprint)
+        .bind(self.key.monitor_id)
+        .bind(self.key.team)
+        .bind(self.key.severity.as_str())
         .bind(c.as_str())
-        .bind(outcome)
+        .bind(serde_json::to_string(&self.report.outcome)?)
         .bind(i64::from(failures))
         .bind(self.now())
+        .bind(notified)
         .fetch_one(&mut **self.tx)
         .await?;
-        if self.ctx.silenced {
-            // Never announced: the first unsilenced run is due a reminder at once.
-            sqlx::query("UPDATE incidents SET last_notified_at = 0 WHERE id = $1")
-                .bind(id)
-                .execute(&mut **self.tx)
-                .await?;
-        }
-        self.event(id, EventKind::Opened).await?;
         Ok(id)
     }
 
@@ -350,26 +427,25 @@ impl Change<'_, '_> {
         id: i64,
         c: Condition,
         failures: u32,
-        tell: Option<EventKind>,
+        plan: &Plan,
     ) -> anyhow::Result<()> {
-        let outcome = serde_json::to_string(&self.report.outcome)?;
+        let told = plan.event.and_then(PlannedEvent::told).is_some();
         sqlx::query(
             "UPDATE incidents SET condition = $2, outcome = $3, failures = $4, updated_at = $5,
-                    last_notified_at = CASE WHEN $6 = 1 THEN $5 ELSE last_notified_at END
+                    last_notified_at = CASE WHEN $6 = 1 THEN $5 ELSE last_notified_at END,
+                    severity = COALESCE($7, severity)
              WHERE id = $1",
         )
         .bind(id)
         .bind(c.as_str())
-        .bind(outcome)
+        .bind(serde_json::to_string(&self.report.outcome)?)
         .bind(i64::from(failures))
         .bind(self.now())
-        .bind(i64::from(tell.is_some() && !self.ctx.silenced))
+        .bind(i64::from(told))
+        .bind(plan.raise_severity.map(Severity::as_str))
         .execute(&mut **self.tx)
         .await?;
-        match tell {
-            Some(kind) => self.event(id, kind).await,
-            None => self.quiet_event(id).await,
-        }
+        Ok(())
     }
 
     async fn resolve(&mut self, id: i64) -> anyhow::Result<()> {
@@ -378,110 +454,55 @@ impl Change<'_, '_> {
             .bind(self.now())
             .execute(&mut **self.tx)
             .await?;
-        self.event(id, EventKind::Resolved).await
+        Ok(())
     }
 
-    /// Links this monitor to an upstream incident; people hear of it the first time only.
-    async fn join(&mut self, id: i64) -> anyhow::Result<()> {
+    /// Links this monitor to an upstream incident; `true` the first time only (people
+    /// hear of a joined monitor once).
+    async fn join(&mut self, id: i64) -> anyhow::Result<bool> {
         let linked = sqlx::query(
             "INSERT INTO incident_links (incident_id, monitor_id, joined_at) VALUES ($1, $2, $3)
              ON CONFLICT (incident_id, monitor_id) DO NOTHING",
         )
         .bind(id)
-        .bind(&self.m.id)
+        .bind(self.key.monitor_id)
         .bind(self.now())
         .execute(&mut **self.tx)
         .await?
         .rows_affected();
-        if linked == 1 {
-            self.event(id, EventKind::AlsoAffected).await?;
-        }
-        Ok(())
+        Ok(linked == 1)
     }
 
-    /// A still-failing run nobody is told about: on the timeline only when it says
-    /// something new (another row count, another error), so the timeline stays readable.
-    async fn quiet_event(&mut self, id: i64) -> anyhow::Result<()> {
-        let last: Option<String> = sqlx::query_scalar(
-            "SELECT detail FROM incident_events WHERE incident_id = $1 ORDER BY id DESC LIMIT 1",
-        )
-        .bind(id)
-        .fetch_optional(&mut **self.tx)
-        .await?;
-        if last.as_deref() != Some(self.report.outcome.summary().as_str()) {
-            self.insert_event(id, "updated").await?;
-        }
-        Ok(())
-    }
-
-    async fn insert_event(&mut self, id: i64, kind: &str) -> anyhow::Result<i64> {
-        let detail = match kind {
-            k if k.starts_with("also_affected") => {
-                format!("{}: {}", self.m.id, self.report.outcome.summary())
+    /// The timeline entry, and one outbox row per destination when people are told.
+    async fn event(&mut self, id: i64, event: PlannedEvent) -> anyhow::Result<()> {
+        let summary = self.report.outcome.summary();
+        let detail = match event {
+            PlannedEvent::Told(EventKind::AlsoAffected)
+            | PlannedEvent::Silenced(EventKind::AlsoAffected) => {
+                format!("{}: {summary}", self.key.monitor_id)
             }
-            _ => self.report.outcome.summary(),
+            _ => summary,
         };
-        let event_id = sqlx::query_scalar(
-            "INSERT INTO incident_events (incident_id, at, kind, detail) VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(id)
-        .bind(self.now())
-        .bind(kind)
-        .bind(detail)
-        .fetch_one(&mut **self.tx)
-        .await?;
-        Ok(event_id)
-    }
-
-    /// A timeline entry people are told about: one outbox row per destination, unless
-    /// the monitor is silenced (then the timeline says so and nobody is told).
-    async fn event(&mut self, id: i64, kind: EventKind) -> anyhow::Result<()> {
-        if self.ctx.silenced {
-            self.insert_event(id, &format!("{} (silenced)", kind.as_str()))
-                .await?;
+        let at = self.report.finished_at;
+        let event_id =
+            super::timeline::insert(self.tx, id, at, &event.timeline_kind(), &detail).await?;
+        let Some(kind) = event.told() else {
             return Ok(());
-        }
-        let event_id = self.insert_event(id, kind.as_str()).await?;
+        };
         let opened_at: i64 = sqlx::query_scalar("SELECT opened_at FROM incidents WHERE id = $1")
             .bind(id)
             .fetch_one(&mut **self.tx)
             .await?;
-        let payload = serde_json::to_string(&self.notification(id, kind, from_ms(opened_at)))?;
-        for dest in self.ctx.destinations {
-            sqlx::query(
-                "INSERT INTO outbox (incident_id, event_id, destination, payload, created_at, next_attempt_at)
-                 VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (event_id, destination) DO NOTHING",
-            )
-            .bind(id)
-            .bind(event_id)
-            .bind(*dest)
-            .bind(&payload)
-            .bind(self.now())
-            .execute(&mut **self.tx)
-            .await?;
-            self.enqueued += 1;
-        }
-        Ok(())
-    }
-
-    fn notification(&self, id: i64, kind: EventKind, opened_at: DateTime<Utc>) -> Notification {
-        let m = self.m;
-        Notification {
+        let stored = StoredEvent {
             incident_id: id,
-            event: kind,
-            at: self.report.finished_at,
-            opened_at,
-            monitor_id: m.id.clone(),
-            team: m.team.clone(),
-            severity: m.severity.as_str().to_string(),
-            description: m.description.clone(),
-            condition: Condition::of(&self.report.outcome),
-            outcome: self.report.outcome.clone(),
-            owners: m.owners.clone(),
-            labels: m.labels.clone(),
-            sql: m.check.sql().to_string(),
-            source: format!("{}:{}", m.file.display(), m.line),
-            impact: self.ctx.impact.cloned(),
-        }
+            kind,
+            at,
+            opened_at: from_ms(opened_at),
+        };
+        let payload = self.planner.payload(&stored)?;
+        self.enqueued +=
+            super::outbox::enqueue(self.tx, id, event_id, self.key.destinations, &payload, at)
+                .await?;
+        Ok(())
     }
 }

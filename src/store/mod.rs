@@ -12,10 +12,11 @@ mod incidents;
 mod manual;
 mod outbox;
 mod silences;
+mod timeline;
 mod usage;
 
 pub use always::{DigestSend, DigestState};
-pub use incidents::{Applied, IncidentRow, MonitorInfo, RunContext};
+pub use incidents::{Applied, IncidentRow, MonitorInfo, Planner, RunKey, Status, StoredEvent};
 pub use outbox::OutboxItem;
 pub use silences::Silence;
 

@@ -1,9 +1,11 @@
 //! The outbox: pending notifications, delivered at least once and recorded exactly once.
+//!
+//! The payload is opaque text built by the caller (the app serialises a
+//! `notify::Notification`); the store never looks inside it.
 
 use super::{Store, ms};
-use crate::notify::Notification;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{Row, Sqlite, Transaction};
 
 /// One pending delivery.
 #[derive(Debug, Clone)]
@@ -12,7 +14,35 @@ pub struct OutboxItem {
     pub incident_id: i64,
     pub destination: String,
     pub attempts: i64,
-    pub notification: Notification,
+    pub payload: String,
+}
+
+/// One row per destination for a timeline event, inside `tx`; a second enqueue of the
+/// same (event, destination) is a no-op. Returns the rows written.
+pub(super) async fn enqueue(
+    tx: &mut Transaction<'_, Sqlite>,
+    incident_id: i64,
+    event_id: i64,
+    destinations: &[&str],
+    payload: &str,
+    at: DateTime<Utc>,
+) -> anyhow::Result<usize> {
+    let mut n = 0;
+    for dest in destinations {
+        let done = sqlx::query(
+            "INSERT INTO outbox (incident_id, event_id, destination, payload, created_at, next_attempt_at)
+             VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (event_id, destination) DO NOTHING",
+        )
+        .bind(incident_id)
+        .bind(event_id)
+        .bind(*dest)
+        .bind(payload)
+        .bind(ms(at))
+        .execute(&mut **tx)
+        .await?;
+        n += done.rows_affected() as usize;
+    }
+    Ok(n)
 }
 
 impl Store {
@@ -37,7 +67,7 @@ impl Store {
                     incident_id: r.get("incident_id"),
                     destination: r.get("destination"),
                     attempts: r.get("attempts"),
-                    notification: serde_json::from_str(r.get("payload"))?,
+                    payload: r.get("payload"),
                 })
             })
             .collect()
@@ -65,6 +95,19 @@ impl Store {
             .execute(self.pool())
             .await?;
         Ok(())
+    }
+
+    /// The payload queued for an incident's opening (any destination): what an
+    /// escalation by hand re-posts in the new channel.
+    pub async fn opened_payload(&self, incident_id: i64) -> anyhow::Result<Option<String>> {
+        let payload = sqlx::query_scalar(
+            "SELECT o.payload FROM outbox o JOIN incident_events e ON e.id = o.event_id
+             WHERE o.incident_id = $1 AND e.kind = 'opened' ORDER BY o.id LIMIT 1",
+        )
+        .bind(incident_id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(payload)
     }
 
     /// Undelivered notifications (due or waiting for a retry).

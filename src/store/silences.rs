@@ -91,3 +91,19 @@ fn silence(r: &sqlx::sqlite::SqliteRow) -> Silence {
         created_at: from_ms(r.get("created_at")),
     }
 }
+
+/// Whether a silence holds `monitor_id` at `now`, inside a run's transaction.
+pub(super) async fn active_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    monitor_id: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM silences WHERE monitor_id = $1 AND lifted_at IS NULL AND until > $2",
+    )
+    .bind(monitor_id)
+    .bind(ms(now))
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(n > 0)
+}

@@ -1,16 +1,16 @@
 //! The usage-statistics cache: replaced whole on each refresh, read by every report.
+//! Each table's statistics are stored as the caller's JSON (the store knows no model).
 
 use super::{Store, from_ms, ms};
-use crate::impact::TableUsage;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use std::collections::BTreeMap;
 
 impl Store {
     /// Replaces the cached statistics in one transaction.
-    pub async fn save_usage(
+    pub async fn save_usage<T: serde::Serialize>(
         &self,
-        stats: &BTreeMap<String, TableUsage>,
+        stats: &BTreeMap<String, T>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
         let mut tx = self.pool().begin().await?;
@@ -46,9 +46,9 @@ impl Store {
     }
 
     /// The cached statistics and when they were computed (None: never).
-    pub async fn load_usage(
+    pub async fn load_usage<T: serde::de::DeserializeOwned>(
         &self,
-    ) -> anyhow::Result<(BTreeMap<String, TableUsage>, Option<DateTime<Utc>>)> {
+    ) -> anyhow::Result<(BTreeMap<String, T>, Option<DateTime<Utc>>)> {
         let rows = sqlx::query("SELECT table_name, stats FROM usage_stats")
             .fetch_all(self.pool())
             .await?;

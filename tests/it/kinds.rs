@@ -89,7 +89,7 @@ async fn a_deadline_is_at_risk_before_and_breached_at_it_which_escalates() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(open.severity, "medium");
+    assert_eq!(open.severity.as_str(), "medium");
     assert!(demo.take_console().contains("OPENED"));
     // 00:00:00 in Tokyo: the deadline passed a second ago.
     demo.clock.set(t("2026-11-20T15:00:00Z"));

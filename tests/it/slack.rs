@@ -302,7 +302,8 @@ async fn concurrent_deliveries_of_one_opening_make_one_channel() {
         .due_outbox(sl.demo.clock.now(), 10)
         .await
         .unwrap();
-    let n = &item[0].notification;
+    let n =
+        &ripple::notify::Notification::from_payload(&item[0].payload, item[0].incident_id).unwrap();
     let (a, b) = (sl.notifier(), sl.notifier());
     let (ra, rb) = tokio::join!(a.deliver(n), b.deliver(n));
     ra.unwrap();
@@ -337,11 +338,7 @@ async fn consumers_are_invited_when_the_team_allows_and_impact_can_escalate() {
         .clone();
     sl.demo.app.run_monitors(&[m]).await.unwrap();
     let id = sl.incident("orders_without_payment").await;
-    let n = sl
-        .demo
-        .app
-        .store
-        .opened_notification(id)
+    let n = ripple::notify::Notification::opened(&sl.demo.app.store, id)
         .await
         .unwrap()
         .unwrap();

@@ -214,6 +214,18 @@ mod tests {
     use Condition::*;
     use PlannedEvent::*;
 
+    type Case = (
+        &'static str,
+        Facts,
+        Outcome,
+        Policy,
+        Option<i64>,
+        i64,
+        Decision,
+        Option<Severity>,
+        Option<PlannedEvent>,
+    );
+
     /// Every transition: (name, facts, outcome, policy, upstream, minute) →
     /// (decision, severity raise, event).
     #[test]
@@ -232,7 +244,7 @@ mod tests {
             f
         };
         #[rustfmt::skip]
-        let cases: Vec<(&str, Facts, Outcome, Policy, Option<i64>, i64, Decision, Option<Severity>, Option<PlannedEvent>)> = vec![
+        let cases: Vec<Case> = vec![
             ("healthy, nothing open", none(0), Outcome::Pass, med, None, 0, Decision::Nothing, None, None),
             ("a blip under the threshold", none(2), fail(2), three, None, 0, Decision::Pending { failures: 2 }, None, None),
             ("the threshold reached opens", none(3), fail(2), three, None, 0, Decision::Open(Failing), None, Some(Told(EventKind::Opened))),

@@ -140,7 +140,9 @@ impl App {
 
     /// Open incidents (with their issue link), then open issues of recovered incidents.
     async fn digest_candidates(&self) -> anyhow::Result<Vec<Candidate>> {
-        let links = self.store.github_links().await?;
+        let links = crate::github::IssueLinks::new(self.store.clone())
+            .all()
+            .await?;
         let by_incident: HashMap<i64, &crate::github::state::Link> =
             links.iter().map(|l| (l.incident_id, l)).collect();
         let mut out = Vec::new();
@@ -157,7 +159,7 @@ impl App {
             let Some(l) = by_incident.get(&inc.id) else {
                 continue;
             };
-            let open_issue = matches!(l.state, LinkState::Open | LinkState::Resolved);
+            let open_issue = matches!(l.state, LinkState::Open { .. } | LinkState::Resolved { .. });
             let Some((r, url)) = issue_ref(l).filter(|_| open_issue) else {
                 continue;
             };
@@ -199,7 +201,7 @@ impl App {
 
 /// `owner/repo#n` and its web address, once the issue exists.
 fn issue_ref(l: &crate::github::state::Link) -> Option<(String, String)> {
-    let n = l.number?;
+    let n = l.number()?;
     Some((
         format!("{}#{n}", l.repo),
         format!("https://github.com/{}/issues/{n}", l.repo),

@@ -27,3 +27,4 @@ mod open;
 pub mod state;
 
 pub use notifier::GithubNotifier;
+pub use state::IssueLinks;

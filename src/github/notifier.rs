@@ -8,9 +8,10 @@
 use super::body::{self, CommentKind};
 use super::client::{self, Api, Auth};
 use super::issues::Issues;
-use super::state::{CommentState, Link, LinkState};
+use super::state::{IssueLinks, Link, LinkState};
 use crate::clock::Clock;
 use crate::config::{Config, OnRecovery, Secrets};
+use crate::notify::once::Journal;
 use crate::notify::{EventKind, Notification, Notifier, NotifyError};
 use crate::store::Store;
 use async_trait::async_trait;
@@ -31,6 +32,7 @@ pub(super) struct TeamGithub {
 pub struct GithubNotifier {
     pub(super) api: Api,
     pub(super) store: Store,
+    pub(super) links: IssueLinks,
     pub(super) teams: HashMap<String, TeamGithub>,
     pub(super) colours: BTreeMap<String, String>,
     pub(super) reopen_window: chrono::Duration,
@@ -39,9 +41,7 @@ pub struct GithubNotifier {
 
 pub(super) type Step<T = ()> = Result<T, NotifyError>;
 
-pub(super) fn store_err(e: anyhow::Error) -> NotifyError {
-    NotifyError::new(format!("state store: {e:#}"))
-}
+pub(super) use crate::notify::once::store_err;
 
 impl GithubNotifier {
     /// Builds the notifier from `github:` and credentials; a clear error when either
@@ -83,6 +83,7 @@ impl GithubNotifier {
         let window = gh.as_ref().map(|g| g.reopen_window).unwrap_or_default();
         GithubNotifier {
             api,
+            links: IssueLinks::new(store.clone()),
             store,
             teams,
             colours: gh.map(|g| g.label_colours).unwrap_or_default(),
@@ -101,11 +102,11 @@ impl GithubNotifier {
     }
 
     pub(super) async fn link(&self, incident_id: i64) -> Step<Option<Link>> {
-        self.store.github_link(incident_id).await.map_err(store_err)
+        self.links.get(incident_id).await.map_err(store_err)
     }
 
     pub(super) async fn save(&self, l: &Link) -> Step {
-        self.store.github_update_link(l).await.map_err(store_err)
+        self.links.update(l).await.map_err(store_err)
     }
 }
 
@@ -138,21 +139,27 @@ impl GithubNotifier {
             self.open(n, team).await?;
             return Ok(None);
         };
-        if matches!(
-            l.state,
-            LinkState::Creating | LinkState::Adopting | LinkState::Reopening
-        ) {
+        if !l.state.settled() {
             self.advance(n, team, l).await?;
             return self.link(n.incident_id).await;
         }
         Ok(Some(l))
     }
 
+    /// A settled link and its issue number.
+    async fn settled_number(
+        &self,
+        n: &Notification,
+        team: &TeamGithub,
+    ) -> Step<Option<(Link, u64)>> {
+        let l = self.settled(n, team).await?;
+        Ok(l.and_then(|l| l.number().map(|num| (l, num))))
+    }
+
     async fn update(&self, n: &Notification, team: &TeamGithub) -> Step {
-        let Some(l) = self.settled(n, team).await? else {
+        let Some((l, number)) = self.settled_number(n, team).await? else {
             return Ok(());
         };
-        let number = l.number.expect("settled links have a number");
         let kind = match n.event {
             EventKind::Updated(crate::incident::UpdateReason::Reminder) => CommentKind::Reminder,
             EventKind::AlsoAffected => CommentKind::AlsoAffected,
@@ -167,19 +174,14 @@ impl GithubNotifier {
     }
 
     async fn resolve(&self, n: &Notification, team: &TeamGithub) -> Step {
-        let Some(mut l) = self.settled(n, team).await? else {
+        let Some((mut l, number)) = self.settled_number(n, team).await? else {
             return Ok(());
         };
-        if matches!(l.state, LinkState::Resolved | LinkState::Closed) {
+        if l.state.closed_at().is_some() {
             return Ok(());
         }
-        let number = l.number.expect("settled links have a number");
         // A newer incident of the same monitor may already be using this issue.
-        let taken = self
-            .store
-            .github_issue_taken_over(&l)
-            .await
-            .map_err(store_err)?;
+        let taken = self.links.taken_over(&l).await.map_err(store_err)?;
         let closing = team.on_recovery == OnRecovery::Close && !taken;
         self.comment(n, &l.repo, number, CommentKind::Recovered { closing })
             .await?;
@@ -187,12 +189,12 @@ impl GithubNotifier {
             let state = closing.then_some(IssueState::Closed);
             self.refresh_status(&l.repo, number, n, state).await?;
         }
+        let at = n.at;
         l.state = if closing {
-            LinkState::Closed
+            LinkState::Closed { number, at }
         } else {
-            LinkState::Resolved
+            LinkState::Resolved { number, at }
         };
-        l.closed_at = Some(n.at);
         self.save(&l).await
     }
 
@@ -229,27 +231,17 @@ impl GithubNotifier {
             n.at.timestamp_millis()
         );
         let marker = body::event_marker(&key);
-        let set = |state| {
-            self.store
-                .github_set_comment(&key, n.incident_id, number, state, n.at)
+        let journal = Journal {
+            store: &self.store,
+            scope: "github",
         };
-        match self
-            .store
-            .github_comment_state(&key)
-            .await
-            .map_err(store_err)?
-        {
-            Some(CommentState::Done) => return Ok(()),
-            Some(CommentState::Started) => {
-                if self.issues(repo).has_comment(number, &marker).await? {
-                    return set(CommentState::Done).await.map_err(store_err);
-                }
-            }
-            None => set(CommentState::Started).await.map_err(store_err)?,
-        }
-        self.issues(repo)
-            .comment(number, &body::comment(n, kind, &key))
-            .await?;
-        set(CommentState::Done).await.map_err(store_err)
+        let lookup = || async { Ok(self.issues(repo).has_comment(number, &marker).await?) };
+        let post = || async {
+            self.issues(repo)
+                .comment(number, &body::comment(n, kind, &key))
+                .await?;
+            Ok(())
+        };
+        journal.once(&key, n.incident_id, n.at, lookup, post).await
     }
 }

@@ -31,8 +31,11 @@ impl GithubNotifier {
     pub(super) async fn advance(&self, n: &Notification, team: &TeamGithub, l: Link) -> Step {
         match l.state {
             LinkState::Creating => self.create(n, team, l, true).await,
-            LinkState::Adopting | LinkState::Reopening => self.attach(n, l).await,
-            LinkState::Open | LinkState::Resolved | LinkState::Closed => Ok(()),
+            LinkState::Adopting { number } => self.attach(n, l, number, false).await,
+            LinkState::Reopening { number } => self.attach(n, l, number, true).await,
+            LinkState::Open { .. } | LinkState::Resolved { .. } | LinkState::Closed { .. } => {
+                Ok(())
+            }
         }
     }
 
@@ -44,11 +47,11 @@ impl GithubNotifier {
         };
         let (l, fresh) = match found {
             Some(l) => (l, false),
-            None => (self.link_with(n, team, None, LinkState::Creating), true),
+            None => (self.link_with(n, team, LinkState::Creating), true),
         };
         // The intent is durable before any API call that creates something.
-        self.store
-            .github_insert_link(n.incident_id, &fingerprint(&n.monitor_id), &l, n.at)
+        self.links
+            .insert(&fingerprint(&n.monitor_id), &l, n.at)
             .await
             .map_err(store_err)?;
         if fresh {
@@ -57,19 +60,11 @@ impl GithubNotifier {
         self.advance(n, team, l).await
     }
 
-    fn link_with(
-        &self,
-        n: &Notification,
-        team: &TeamGithub,
-        number: Option<u64>,
-        state: LinkState,
-    ) -> Link {
+    fn link_with(&self, n: &Notification, team: &TeamGithub, state: LinkState) -> Link {
         Link {
             incident_id: n.incident_id,
             repo: team.repo.clone(),
-            number,
             state,
-            closed_at: None,
         }
     }
 
@@ -78,11 +73,11 @@ impl GithubNotifier {
     async fn find_in_store(&self, n: &Notification, team: &TeamGithub) -> Step<Option<Link>> {
         let fp = fingerprint(&n.monitor_id);
         let prev = self
-            .store
-            .github_previous_link(&fp, &team.repo, n.incident_id)
+            .links
+            .previous(&fp, &team.repo, n.incident_id)
             .await
             .map_err(store_err)?;
-        let Some(number) = prev.as_ref().and_then(|p| p.number) else {
+        let Some(number) = prev.as_ref().and_then(Link::number) else {
             return Ok(None);
         };
         let issue = match self.issues(&team.repo).get(number).await {
@@ -95,13 +90,12 @@ impl GithubNotifier {
             return Ok(Some(self.link_with(
                 n,
                 team,
-                Some(number),
-                LinkState::Adopting,
+                LinkState::Adopting { number },
             )));
         }
-        let closed_at = prev.and_then(|p| p.closed_at).or(issue.closed_at);
+        let closed_at = prev.and_then(|p| p.state.closed_at()).or(issue.closed_at);
         let recent = closed_at.is_some_and(|c| n.at - c <= self.reopen_window);
-        Ok(recent.then(|| self.link_with(n, team, Some(number), LinkState::Reopening)))
+        Ok(recent.then(|| self.link_with(n, team, LinkState::Reopening { number })))
     }
 
     /// An open issue carrying the fingerprint marker (store lost, another replica).
@@ -110,7 +104,7 @@ impl GithubNotifier {
         let found = self.issues(&team.repo).find_open(&marker).await?;
         Ok(found
             .first()
-            .map(|i| self.link_with(n, team, Some(i.number), LinkState::Adopting)))
+            .map(|i| self.link_with(n, team, LinkState::Adopting { number: i.number })))
     }
 
     /// Creates the issue. With `reconcile`, an earlier attempt may have created it
@@ -126,24 +120,25 @@ impl GithubNotifier {
             let marker = body::fingerprint_marker(&n.monitor_id);
             if let Some(i) = self.issues(&team.repo).find_open(&marker).await?.first() {
                 let ours = is_ours(i, n.incident_id);
-                l.number = Some(i.number);
+                let number = i.number;
                 l.state = if ours {
-                    LinkState::Open
+                    LinkState::Open { number }
                 } else {
-                    LinkState::Adopting
+                    LinkState::Adopting { number }
                 };
                 self.save(&l).await?;
                 return if ours {
                     Ok(())
                 } else {
-                    self.attach(n, l).await
+                    self.attach(n, l, number, false).await
                 };
             }
         }
         let issue = self.create_issue(n, team).await?;
         tracing::info!(incident = n.incident_id, repo = %team.repo, issue = issue.number, "opened GitHub issue");
-        l.number = Some(issue.number);
-        l.state = LinkState::Open;
+        l.state = LinkState::Open {
+            number: issue.number,
+        };
         self.save(&l).await
     }
 
@@ -219,9 +214,7 @@ impl GithubNotifier {
 
     /// Attaches the incident to an existing issue: reopen if needed, refresh the status,
     /// say it is failing again.
-    async fn attach(&self, n: &Notification, mut l: Link) -> Step {
-        let number = l.number.expect("attached links have a number");
-        let reopen = l.state == LinkState::Reopening;
+    async fn attach(&self, n: &Notification, mut l: Link, number: u64, reopen: bool) -> Step {
         let issue = self.issues(&l.repo).get(number).await?;
         let text = body::replace_status(issue.body.as_deref().unwrap_or_default(), n);
         let state = reopen.then_some(IssueState::Open);
@@ -230,7 +223,7 @@ impl GithubNotifier {
             .await?;
         let kind = CommentKind::FailingAgain { reopened: reopen };
         self.comment(n, &l.repo, number, kind).await?;
-        l.state = LinkState::Open;
+        l.state = LinkState::Open { number };
         self.save(&l).await
     }
 }

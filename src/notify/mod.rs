@@ -7,6 +7,7 @@
 
 pub mod console;
 pub mod dispatch;
+pub mod once;
 
 use crate::incident::Condition;
 pub use crate::incident::EventKind;

@@ -10,7 +10,7 @@
 use super::SlackNotifier;
 use super::client::SlackError;
 use super::notifier::{Step, TeamSlack, store_err};
-use super::state::Link;
+use super::state::{Channel, Link};
 use crate::notify::{Notification, NotifyError};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeSet;
@@ -79,8 +79,8 @@ impl SlackNotifier {
     ) -> Step<Link> {
         let now = self.clock.now();
         let claimed = self
-            .store
-            .slack_claim_channel(l.incident_id, &self.me, now, now - LEASE)
+            .links
+            .claim_channel(l.incident_id, &self.me, now, now - LEASE)
             .await
             .map_err(store_err)?;
         if !claimed {
@@ -91,17 +91,23 @@ impl SlackNotifier {
         }
         // none → creating (→ creating with the next name …) → created → ready.
         for _ in 0..(MAX_ATTEMPTS + 4) {
-            match l.channel_state.as_str() {
-                "ready" => return Ok(l),
-                "created" => {
-                    self.set_up(n, team, &l).await?;
-                    l.channel_state = "ready".into();
+            match &l.channel {
+                Channel::Ready { .. } => return Ok(l),
+                Channel::Created { name, id } => {
+                    self.set_up(n, team, id).await?;
+                    l.channel = Channel::Ready {
+                        name: name.clone(),
+                        id: id.clone(),
+                    };
                 }
-                "creating" => l = self.create(n, l).await?,
-                _ => {
-                    l.channel_name =
-                        Some(channel_name(n.opened_at, n.incident_id, &n.monitor_id, 1));
-                    l.channel_state = "creating".into();
+                Channel::Creating { name } => {
+                    let name = name.clone();
+                    l = self.create(n, l, name).await?;
+                }
+                Channel::None => {
+                    l.channel = Channel::Creating {
+                        name: channel_name(n.opened_at, n.incident_id, &n.monitor_id, 1),
+                    };
                 }
             }
             // Each step is durable before the next call that creates something.
@@ -114,13 +120,11 @@ impl SlackNotifier {
     }
 
     /// One `conversations.create` for the persisted name.
-    async fn create(&self, n: &Notification, mut l: Link) -> Step<Link> {
-        let name = l.channel_name.clone().expect("creating links have a name");
+    async fn create(&self, n: &Notification, mut l: Link, name: String) -> Step<Link> {
         match self.api.create_channel(&name).await {
             Ok(c) => {
                 tracing::info!(incident = l.incident_id, channel = %name, "created incident channel");
-                l.channel_id = Some(c.id.0);
-                l.channel_state = "created".into();
+                l.set_channel(name, c.id.0);
                 Ok(l)
             }
             Err(e) if e.is("name_taken") => {
@@ -131,19 +135,15 @@ impl SlackNotifier {
                         && (purpose.is_empty() || purpose.contains(&marker(l.incident_id)))
                 });
                 if let Some(c) = ours {
-                    l.channel_id = Some(c.id.0.clone());
-                    l.channel_state = "created".into();
+                    l.set_channel(name, c.id.0.clone());
                 } else {
                     let next = attempt_of(&name) + 1;
                     if next > MAX_ATTEMPTS {
                         return Err(e.into());
                     }
-                    l.channel_name = Some(channel_name(
-                        n.opened_at,
-                        n.incident_id,
-                        &n.monitor_id,
-                        next,
-                    ));
+                    l.channel = Channel::Creating {
+                        name: channel_name(n.opened_at, n.incident_id, &n.monitor_id, next),
+                    };
                 }
                 Ok(l)
             }
@@ -152,8 +152,7 @@ impl SlackNotifier {
     }
 
     /// Purpose (the marker), topic, invitations: all safe to repeat.
-    async fn set_up(&self, n: &Notification, team: &TeamSlack, l: &Link) -> Step {
-        let id = l.channel_id.as_deref().expect("created links have an id");
+    async fn set_up(&self, n: &Notification, team: &TeamSlack, id: &str) -> Step {
         let purpose = format!(
             "Incident #{} of {} ({}) · {}",
             n.incident_id,

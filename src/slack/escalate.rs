@@ -5,7 +5,8 @@
 
 use super::SlackNotifier;
 use super::blocks;
-use super::notifier::{Step, lock, store_err};
+use super::notifier::{Step, store_err};
+use super::state::{Channel, Root};
 use crate::incident::fingerprint;
 use crate::notify::{Notification, NotifyError};
 
@@ -16,29 +17,19 @@ impl SlackNotifier {
             .await
             .map_err(store_err)?
             .ok_or_else(|| NotifyError::new(format!("no incident #{incident_id} to escalate")))?;
-        let _guard = lock(&fingerprint(&n.monitor_id)).await;
+        let _guard = self.lock(&fingerprint(&n.monitor_id)).await;
         let team = self.team(&n.team);
-        let existing = self
-            .store
-            .slack_link(incident_id)
-            .await
-            .map_err(store_err)?;
-        let old_root = match &existing {
-            Some(l) if l.escalated => None,
-            Some(l) => l
-                .channel_id
-                .clone()
-                .zip(l.root_ts.clone())
-                .map(|r| (l.clone(), r)),
-            None => None,
-        };
+        let existing = self.links.get(incident_id).await.map_err(store_err)?;
+        // A root already posted in the team channel gets a pointer to the new channel.
+        let old_root = existing
+            .as_ref()
+            .filter(|l| !l.escalated && l.root.posted().is_some())
+            .cloned();
         if let Some(mut l) = existing.filter(|l| !l.escalated) {
             // The root will live in the incident channel from now on.
             l.escalated = true;
-            l.channel_id = None;
-            l.root_ts = None;
-            l.root_state = "none".into();
-            l.channel_state = "none".into();
+            l.root = Root::Unplaced;
+            l.channel = Channel::None;
             self.save(&l).await?;
         }
         let escalate_anyway = NotifyError::new("escalation did not post");
@@ -47,12 +38,11 @@ impl SlackNotifier {
             .await?
             .ok_or(escalate_anyway)?;
         let channel = l
-            .channel_id
-            .clone()
-            .expect("escalated roots have a channel");
-        if let Some((mut old, (ch, ts))) = old_root {
-            old.channel_id = Some(ch);
-            old.root_ts = Some(ts);
+            .root
+            .channel()
+            .ok_or_else(|| NotifyError::new("the escalated root has no channel"))?
+            .to_string();
+        if let Some(old) = old_root {
             let msg = blocks::note(&format!(
                 ":rotating_light: This incident now has its own channel: <#{channel}>"
             ));

@@ -25,3 +25,4 @@ pub mod state;
 
 pub use handler::{Handler, Invocation};
 pub use notifier::SlackNotifier;
+pub use state::SlackLinks;

@@ -12,17 +12,19 @@ use super::blocks::{self, Context, Message};
 /// People to notify the incident message names (and so maps to Slack users).
 const PEOPLE_SHOWN: usize = 10;
 use super::client::Api;
-use super::state::{Link, PostState};
+use super::state::{Channel, Link, Root, SlackLinks};
 use crate::clock::Clock;
 use crate::config::{Config, EscalatePolicy, Secrets};
 use crate::incident::fingerprint;
+use crate::notify::once::Journal;
+pub(super) use crate::notify::once::store_err;
 use crate::notify::{EventKind, Notification, Notifier, NotifyError};
 use crate::store::Store;
 use async_trait::async_trait;
 use serde_json::Value;
 use slack_morphism::prelude::*;
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 
 /// A team's Slack settings, resolved from `ripple.yaml`.
 #[derive(Debug, Clone, Default)]
@@ -36,6 +38,7 @@ pub struct TeamSlack {
 pub struct SlackNotifier {
     pub(super) api: Api,
     pub(super) store: Store,
+    pub(super) links: SlackLinks,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) teams: HashMap<String, TeamSlack>,
     pub(super) escalate: EscalatePolicy,
@@ -47,32 +50,36 @@ pub struct SlackNotifier {
     pub(super) me: String,
     /// Team channel name → id, resolved once.
     channel_ids: Mutex<HashMap<String, String>>,
+    /// One async lock per fingerprint: this notifier (the only Slack notifier in the
+    /// process, shared by the outbox and the commands) creates channels and roots one
+    /// at a time per incident.
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 pub(super) type Step<T = ()> = Result<T, NotifyError>;
-
-pub(super) fn store_err(e: anyhow::Error) -> NotifyError {
-    NotifyError::new(format!("state store: {e:#}"))
-}
 
 /// Metadata event types that mark Ripple's own messages.
 const ROOT_EVENT: &str = "ripple_incident";
 const REPLY_EVENT: &str = "ripple_event";
 
-/// One async lock per fingerprint for the whole process: every Slack notifier instance
-/// (the outbox's and the command handlers') creates channels and roots one at a time.
-static LOCKS: LazyLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> =
-    LazyLock::new(Default::default);
-
-pub(super) async fn lock(fp: &str) -> tokio::sync::OwnedMutexGuard<()> {
-    let m = {
-        let mut map = LOCKS.lock().expect("lock map");
-        map.entry(fp.to_string()).or_default().clone()
-    };
-    m.lock_owned().await
-}
-
 impl SlackNotifier {
+    /// Holds the incident's lock while one delivery (or escalation) runs.
+    pub(super) async fn lock(&self, fp: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let m = {
+            let mut map = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+            map.entry(fp.to_string()).or_default().clone()
+        };
+        m.lock_owned().await
+    }
+
+    /// The journal of thread replies.
+    fn journal(&self) -> Journal<'_> {
+        Journal {
+            store: &self.store,
+            scope: "slack",
+        }
+    }
+
     /// Builds the notifier from `slack:` and `SLACK_BOT_TOKEN`.
     pub fn from_config(
         cfg: &Config,
@@ -114,6 +121,7 @@ impl SlackNotifier {
             .collect();
         SlackNotifier {
             api,
+            links: SlackLinks::new(store.clone()),
             store,
             clock,
             teams,
@@ -133,6 +141,7 @@ impl SlackNotifier {
                 std::process::id()
             ),
             channel_ids: Mutex::new(HashMap::new()),
+            locks: Mutex::new(HashMap::new()),
         }
     }
 
@@ -170,33 +179,23 @@ impl SlackNotifier {
     }
 
     pub(super) async fn save(&self, l: &Link) -> Step {
-        self.store.slack_update_link(l).await.map_err(store_err)
+        self.links.update(l).await.map_err(store_err)
     }
 
     /// The incident's link, created (intent persisted) on first sight.
     async fn link_or_new(&self, n: &Notification, escalated: bool) -> Step<Link> {
-        if let Some(l) = self
-            .store
-            .slack_link(n.incident_id)
-            .await
-            .map_err(store_err)?
-        {
+        if let Some(l) = self.links.get(n.incident_id).await.map_err(store_err)? {
             return Ok(l);
         }
         let l = Link {
             incident_id: n.incident_id,
             fingerprint: fingerprint(&n.monitor_id),
             escalated,
-            channel_state: "none".into(),
-            root_state: "none".into(),
             ..Default::default()
         };
-        self.store
-            .slack_insert_link(&l, n.at)
-            .await
-            .map_err(store_err)?;
-        self.store
-            .slack_link(n.incident_id)
+        self.links.insert(&l, n.at).await.map_err(store_err)?;
+        self.links
+            .get(n.incident_id)
             .await
             .map_err(store_err)?
             .ok_or_else(|| NotifyError::new("slack link vanished"))
@@ -204,11 +203,7 @@ impl SlackNotifier {
 
     /// Where the root goes, with the root posted: the opening path, resumable.
     pub(super) async fn open(&self, n: &Notification, team: &TeamSlack) -> Step<Option<Link>> {
-        let existing = self
-            .store
-            .slack_link(n.incident_id)
-            .await
-            .map_err(store_err)?;
+        let existing = self.links.get(n.incident_id).await.map_err(store_err)?;
         let escalated = existing
             .as_ref()
             .map_or_else(|| self.escalates(n), |l| l.escalated);
@@ -235,12 +230,14 @@ impl SlackNotifier {
             return Ok(None);
         }
         let mut l = self.link_or_new(n, escalated).await?;
-        if l.escalated && l.channel_state != "ready" {
+        if l.escalated && !matches!(l.channel, Channel::Ready { .. }) {
             l = self.ensure_channel(n, team, l).await?;
         }
-        if l.channel_id.is_none() {
+        if l.root == Root::Unplaced {
             let name = team.channel.as_deref().unwrap_or_default();
-            l.channel_id = Some(self.team_channel_id(name).await?);
+            l.root = Root::Placed {
+                channel: self.team_channel_id(name).await?,
+            };
             self.save(&l).await?;
         }
         self.post_root(n, l).await.map(Some)
@@ -260,22 +257,27 @@ impl SlackNotifier {
 
     /// Posts the root message once: a retry first looks for it in the channel history.
     async fn post_root(&self, n: &Notification, mut l: Link) -> Step<Link> {
-        let channel = l.channel_id.clone().expect("root channel resolved");
-        match l.root_state.as_str() {
-            "posted" | "resolved" => return Ok(l),
-            "posting" => {
+        let channel = match &l.root {
+            Root::Posted { .. } | Root::Resolved { .. } => return Ok(l),
+            Root::Unplaced => return Err(NotifyError::new("the root message has no channel yet")),
+            Root::Posting { channel } => {
+                let channel = channel.clone();
                 if let Some(ts) = self.find_root(&channel, n.incident_id).await? {
-                    l.root_ts = Some(ts);
-                    l.root_state = "posted".into();
+                    l.root = Root::Posted { channel, ts };
                     self.save(&l).await?;
                     return Ok(l);
                 }
+                channel
             }
-            _ => {
-                l.root_state = "posting".into();
+            Root::Placed { channel } => {
+                let channel = channel.clone();
+                l.root = Root::Posting {
+                    channel: channel.clone(),
+                };
                 self.save(&l).await?;
+                channel
             }
-        }
+        };
         let n = &self.with_slack_people(n).await?;
         let msg = blocks::incident(n, &self.context(n).await?, None);
         let meta = metadata(ROOT_EVENT, &[("incident_id", n.incident_id.to_string())]);
@@ -284,9 +286,7 @@ impl SlackNotifier {
             .post(&channel, content(&msg, Some(meta))?, None)
             .await?;
         tracing::info!(incident = n.incident_id, channel = %ch, ts = %ts, "posted incident message");
-        l.channel_id = Some(ch);
-        l.root_ts = Some(ts);
-        l.root_state = "posted".into();
+        l.root = Root::Posted { channel: ch, ts };
         self.save(&l).await?;
         Ok(l)
     }
@@ -304,39 +304,31 @@ impl SlackNotifier {
 
     /// Posts `msg` in the root's thread once per `key`, whatever retries happen.
     pub(super) async fn reply_once(&self, l: &Link, key: &str, msg: &Message) -> Step {
-        let (Some(channel), Some(root)) = (l.channel_id.as_deref(), l.root_ts.as_deref()) else {
+        let Some((channel, root)) = l.root.posted() else {
             return Err(NotifyError::new(
                 "the incident's root message is not posted yet",
             ));
         };
-        let now = self.clock.now();
-        let set = |state| self.store.slack_set_post(key, l.incident_id, state, now);
-        match self.store.slack_post_state(key).await.map_err(store_err)? {
-            Some(PostState::Done) => return Ok(()),
-            Some(PostState::Started) => {
-                let replies = self.api.replies(channel, root).await?;
-                if replies.iter().any(|m| has_meta(m, REPLY_EVENT, "key", key)) {
-                    return set(PostState::Done).await.map_err(store_err);
-                }
-            }
-            None => set(PostState::Started).await.map_err(store_err)?,
-        }
-        let meta = metadata(REPLY_EVENT, &[("key", key.to_string())]);
-        self.api
-            .post(channel, content(msg, Some(meta))?, Some(root))
-            .await?;
-        set(PostState::Done).await.map_err(store_err)
+        let lookup = || async {
+            let replies = self.api.replies(channel, root).await?;
+            Ok::<_, NotifyError>(replies.iter().any(|m| has_meta(m, REPLY_EVENT, "key", key)))
+        };
+        let post = || async {
+            let meta = metadata(REPLY_EVENT, &[("key", key.to_string())]);
+            let body = content(msg, Some(meta))?;
+            self.api.post(channel, body, Some(root)).await?;
+            Ok(())
+        };
+        self.journal()
+            .once(key, l.incident_id, self.clock.now(), lookup, post)
+            .await
     }
 
     /// Updates and recovery need the root: open first when it is not there yet.
     async fn settled(&self, n: &Notification, team: &TeamSlack) -> Step<Option<Link>> {
-        let l = self
-            .store
-            .slack_link(n.incident_id)
-            .await
-            .map_err(store_err)?;
+        let l = self.links.get(n.incident_id).await.map_err(store_err)?;
         match l {
-            Some(l) if matches!(l.root_state.as_str(), "posted" | "resolved") => Ok(Some(l)),
+            Some(l) if l.root.posted().is_some() => Ok(Some(l)),
             // Opening was interrupted (or never happened): finish it with the opening's
             // own content when known, so the root describes the failure, not this event.
             _ => {
@@ -369,10 +361,14 @@ impl SlackNotifier {
             .await?;
         let opened = self.with_slack_people(&self.opened_or(n).await?).await?;
         let msg = blocks::incident(&opened, &self.context(&opened).await?, Some(n.at));
-        let channel = l.channel_id.clone().expect("posted roots have a channel");
-        let ts = l.root_ts.clone().expect("posted roots have a ts");
+        let Some((channel, ts)) = l.root.posted().map(|(c, t)| (c.to_string(), t.to_string()))
+        else {
+            return Err(NotifyError::new(
+                "the incident's root message is not posted yet",
+            ));
+        };
         self.api.update(&channel, &ts, content(&msg, None)?).await?;
-        l.root_state = "resolved".into();
+        l.root = Root::Resolved { channel, ts };
         self.save(&l).await
     }
 
@@ -388,10 +384,12 @@ impl SlackNotifier {
         }
         let github_url = match (
             &self.github_web,
-            self.store.github_link(n.incident_id).await,
+            crate::github::IssueLinks::new(self.store.clone())
+                .get(n.incident_id)
+                .await,
         ) {
             (Some(web), Ok(Some(link))) => link
-                .number
+                .number()
                 .map(|num| format!("{web}/{}/issues/{num}", link.repo)),
             _ => None,
         };
@@ -445,7 +443,7 @@ impl Notifier for SlackNotifier {
 
     async fn deliver(&self, n: &Notification) -> Result<(), NotifyError> {
         let team = self.team(&n.team);
-        let _guard = lock(&fingerprint(&n.monitor_id)).await;
+        let _guard = self.lock(&fingerprint(&n.monitor_id)).await;
         match n.event {
             EventKind::Opened => self.open(n, &team).await.map(|_| ()),
             EventKind::Resolved => self.resolve(n, &team).await,

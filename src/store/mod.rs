@@ -9,6 +9,7 @@
 
 mod always;
 mod incidents;
+mod journal;
 mod manual;
 mod outbox;
 mod silences;
@@ -17,6 +18,7 @@ mod usage;
 
 pub use always::{DigestSend, DigestState};
 pub use incidents::{Applied, IncidentRow, MonitorInfo, Planner, RunKey, Status, StoredEvent};
+pub use journal::Intent;
 pub use outbox::OutboxItem;
 pub use silences::Silence;
 
@@ -37,6 +39,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("schema_v4_slack.sql")),
     (5, include_str!("schema_v5_always.sql")),
     (6, include_str!("schema_v6_silences.sql")),
+    (7, include_str!("schema_v7_intents.sql")),
 ];
 
 /// The state store.

@@ -251,8 +251,9 @@ async fn a_crash_between_create_and_record_still_yields_one_issue() {
     let s = gh.run().await;
     assert_eq!((s.delivered.sent, s.delivered.failed), (2, 1));
     let id = gh.incident_id("orders_without_payment").await;
-    let link = gh.demo.app.store.github_link(id).await.unwrap().unwrap();
-    assert_eq!((link.state, link.number), (LinkState::Creating, None));
+    let links = ripple::github::IssueLinks::new(gh.demo.app.store.clone());
+    let link = links.get(id).await.unwrap().unwrap();
+    assert_eq!(link.state, LinkState::Creating);
     assert_eq!(gh.fake.issues(COMMERCE).len(), 1);
 
     gh.restart().await;
@@ -271,8 +272,8 @@ async fn a_crash_between_create_and_record_still_yields_one_issue() {
         issue.comments.is_empty(),
         "its own issue is adopted silently"
     );
-    let link = gh.demo.app.store.github_link(id).await.unwrap().unwrap();
-    assert_eq!((link.state, link.number), (LinkState::Open, Some(1)));
+    let link = links.get(id).await.unwrap().unwrap();
+    assert_eq!(link.state, LinkState::Open { number: 1 });
 }
 
 #[tokio::test]

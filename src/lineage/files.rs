@@ -261,9 +261,10 @@ impl From<Listed> for Input {
     }
 }
 
-/// Inputs extracted in parallel per chunk; large enough to keep every core
-/// busy, small enough that a huge tree does not hold every result at once.
-const CHUNK: usize = 256;
+/// Inputs extracted in parallel per chunk: large enough that the ordered
+/// write between chunks (when workers wait) is rare, small enough that a huge
+/// tree does not hold every result at once.
+const CHUNK: usize = 4096;
 
 /// Extracts every input on rayon's pool and calls `sink` with each result in
 /// input order. `Err` is the problem that kept an input from being read.

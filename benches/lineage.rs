@@ -1,6 +1,9 @@
 //! Lineage benchmark (plain `Instant`, no criterion). Exits non-zero when a
 //! target is missed, so it is a real check:
 //! - extraction throughput ≥ 0.85 × sqlparser parse-only throughput;
+//!
+//! `cargo bench --bench lineage -- --write-corpus DIR [--statements N]` only
+//! writes the generated corpus to DIR (used by `scripts/bench-lineage-peers`).
 //! - the 20,000-statement corpus builds a graph in < 2 s using all cores;
 //! - on a 100,000-table / 1,000,000-edge graph, downstream p99 < 20 ms over
 //!   1,000 random start tables, and the graph fits in < 400 MB.
@@ -21,6 +24,12 @@ const QUERIES: usize = 1_000;
 
 fn main() {
     let mut failures = Vec::new();
+    if let Some(dir) = arg_after("--write-corpus") {
+        // For scripts/bench-lineage-peers: the same corpus, on disk.
+        let statements = arg_after("--statements").map_or(STATEMENTS, |n| n.parse().unwrap());
+        write_corpus(&generator::corpus(statements, TABLES, 42), dir.as_ref());
+        return;
+    }
     let corpus = generator::corpus(STATEMENTS, TABLES, 42);
     let bytes: usize = corpus.iter().map(|f| f.sql.len()).sum();
     println!(
@@ -72,6 +81,20 @@ fn main() {
     }
 }
 
+fn arg_after(flag: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    let i = args.iter().position(|a| a == flag)?;
+    args.get(i + 1).cloned()
+}
+
+fn write_corpus(corpus: &[GeneratedFile], root: &std::path::Path) {
+    for f in corpus {
+        let p = root.join(&f.path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, &f.sql).unwrap();
+    }
+}
+
 fn rate(d: Duration) -> f64 {
     STATEMENTS as f64 / d.as_secs_f64()
 }
@@ -103,11 +126,7 @@ fn extraction(corpus: &[GeneratedFile]) -> Duration {
 /// parallel extraction, graph assembly).
 fn graph_build(corpus: &[GeneratedFile]) -> Duration {
     let dir = tempfile::tempdir().expect("tempdir");
-    for f in corpus {
-        let p = dir.path().join("sql").join(&f.path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, &f.sql).unwrap();
-    }
+    write_corpus(corpus, &dir.path().join("sql"));
     let cfg: SourcesConfig = serde_json::from_value(serde_json::json!({
         "default_project": "gen-proj",
         "sources": [{"sql_files": {"root": "sql", "pattern": "{dataset}/{table}/*.sql"}}]

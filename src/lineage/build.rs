@@ -1,8 +1,10 @@
 //! Building the lineage graph from every configured source.
 //!
 //! Units of work (files, views, jobs) are gathered first, extracted in
-//! parallel with rayon (extraction is pure), then folded into the graph
-//! sequentially in input order so the result is deterministic.
+//! parallel with rayon (extraction is pure; files are read in the parallel
+//! phase through [`super::files`], with its size limit and regular-file rule),
+//! then folded into the graph sequentially in input order so the result is
+//! deterministic. View and job texts are borrowed, never copied.
 
 use std::path::Path;
 use std::time::Instant;
@@ -10,6 +12,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::files::{self, Listed};
 use super::graph::{Evidence, EvidenceKind, LineageGraph};
 use super::sources::{self, PathPattern, SourceConfig, SqlFilesSource};
 use super::{
@@ -47,16 +50,16 @@ pub struct GraphBuild {
 }
 
 /// One piece of SQL to extract; file contents are read in the parallel phase.
-struct Unit {
+struct Unit<'a> {
     evidence: Evidence,
-    text: Text,
+    text: Text<'a>,
     /// Table the text produces when it writes nothing itself.
     target: Option<String>,
     opts: ExtractOptions,
 }
 
-enum Text {
-    Inline(String),
+enum Text<'a> {
+    Inline(&'a str),
     File(std::path::PathBuf),
 }
 
@@ -90,26 +93,22 @@ pub fn build_graph(
             }
         }
     }
-    let extracted: Vec<Result<Extraction, String>> = units
+    let max_bytes = cfg.max_file_bytes;
+    let extracted: Vec<Result<Extraction, Problem>> = units
         .par_iter()
-        .map(|u| {
-            let text = match &u.text {
-                Text::Inline(t) => std::borrow::Cow::Borrowed(t.as_str()),
-                Text::File(p) => match std::fs::read(p) {
-                    Ok(b) => std::borrow::Cow::Owned(String::from_utf8_lossy(&b).into_owned()),
-                    Err(e) => return Err(e.to_string()),
-                },
-            };
-            Ok(extract_for(&text, &u.opts, u.target.as_deref()))
+        .map(|u| match &u.text {
+            Text::Inline(t) => Ok(extract_for(t, &u.opts, u.target.as_deref())),
+            Text::File(p) => files::read_sql_file(p, max_bytes)
+                .map(|t| extract_for(&t, &u.opts, u.target.as_deref())),
         })
         .collect();
     let mut graph = LineageGraph::new();
     for (unit, ex) in units.into_iter().zip(extracted) {
         match ex {
             Ok(ex) => add_unit(&mut graph, unit, ex, &mut stats, &mut problems),
-            Err(e) => problems.push(SourceProblem {
+            Err(problem) => problems.push(SourceProblem {
                 source: unit.evidence.name,
-                problem: Problem::new(ProblemKind::Io, e, None),
+                problem,
             }),
         }
     }
@@ -135,7 +134,7 @@ fn file_units(
     cfg: &SourcesConfig,
     src: &SqlFilesSource,
     base_dir: &Path,
-    units: &mut Vec<Unit>,
+    units: &mut Vec<Unit<'_>>,
     problems: &mut Vec<SourceProblem>,
 ) {
     let root = base_dir.join(&src.root);
@@ -147,7 +146,7 @@ fn file_units(
         Ok(p) => p,
         Err(e) => return problems.push(fail(e)),
     };
-    let files = match sources::list_sql_files(&root) {
+    let listed = match files::list_sql_files(&root) {
         Ok(f) => f,
         Err(e) => return problems.push(fail(format!("cannot list SQL files: {e}"))),
     };
@@ -155,7 +154,17 @@ fn file_units(
     opts.dialect = src.dialect.unwrap_or(cfg.dialect);
     opts.default_project = src.project.clone().or(opts.default_project);
     opts.default_dataset = src.dataset.clone().or(opts.default_dataset);
-    for path in files {
+    for entry in listed {
+        let path = match entry {
+            Listed::File(p) => p,
+            Listed::Skipped(p, problem) => {
+                problems.push(SourceProblem {
+                    source: p.display().to_string(),
+                    problem,
+                });
+                continue;
+            }
+        };
         let rel = path.strip_prefix(&root).unwrap_or(&path);
         let Some(caps) = pattern.matches(rel) else {
             continue;
@@ -172,13 +181,13 @@ fn file_units(
     }
 }
 
-fn view_unit(cfg: &SourcesConfig, v: &ViewDefinition) -> Unit {
+fn view_unit<'a>(cfg: &SourcesConfig, v: &'a ViewDefinition) -> Unit<'a> {
     Unit {
         evidence: Evidence {
             kind: EvidenceKind::View,
             name: v.name.clone(),
         },
-        text: Text::Inline(v.sql.clone()),
+        text: Text::Inline(&v.sql),
         target: Some(v.name.clone()),
         opts: options(cfg),
     }
@@ -186,7 +195,7 @@ fn view_unit(cfg: &SourcesConfig, v: &ViewDefinition) -> Unit {
 
 /// A SELECT job's destination is its result table; BigQuery's anonymous
 /// result datasets start with `_` and are not lineage.
-fn job_unit(cfg: &SourcesConfig, i: usize, j: &JobRecord) -> Unit {
+fn job_unit<'a>(cfg: &SourcesConfig, i: usize, j: &'a JobRecord) -> Unit<'a> {
     let target = j.destination.clone().filter(|d| {
         !d.split('.')
             .rev()
@@ -201,7 +210,7 @@ fn job_unit(cfg: &SourcesConfig, i: usize, j: &JobRecord) -> Unit {
                 None => format!("job:{i}"),
             },
         },
-        text: Text::Inline(j.query.clone()),
+        text: Text::Inline(&j.query),
         target,
         opts: options(cfg),
     }
@@ -211,7 +220,7 @@ fn job_unit(cfg: &SourcesConfig, i: usize, j: &JobRecord) -> Unit {
 /// writes; a text that writes nothing feeds its mapped target.
 fn add_unit(
     graph: &mut LineageGraph,
-    unit: Unit,
+    unit: Unit<'_>,
     ex: Extraction,
     stats: &mut BuildStats,
     problems: &mut Vec<SourceProblem>,

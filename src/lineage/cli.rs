@@ -5,6 +5,12 @@
 //! table is not in the graph); `2` usage errors (no lineage sources, bad
 //! pattern). Files that needed the fallback scanner are *not* an error by
 //! default: their lineage is still produced and their problems are printed.
+//! Nor are deliberately skipped paths (`skipped`: a FIFO or device, a file over
+//! the size limit, a directory reached again through a symlink), which get a
+//! line with the problem; `--strict` makes them an error.
+//!
+//! Extraction runs on every core ([`files::extract_files`]); lines come out in
+//! argument order, directories sorted by path.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -12,11 +18,12 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde::Serialize;
 
+use super::files::{self, Input};
 use super::graph::Reached;
-use super::sources::{self, PathPattern, SqlFilesSource};
+use super::sources::{PathPattern, SqlFilesSource};
 use super::{
     Dialect, ExtractOptions, JobRecord, Problem, ProblemKind, SourceConfig, SourcesConfig,
-    ViewDefinition, build_graph, extract,
+    ViewDefinition, build_graph,
 };
 
 #[derive(Debug, clap::Subcommand)]
@@ -38,9 +45,13 @@ pub struct ExtractArgs {
     pub default_project: Option<String>,
     #[arg(long)]
     pub default_dataset: Option<String>,
-    /// Exit 1 when any file had problems (fallback, templates, …).
+    /// Exit 1 when any file had problems (fallback, templates, skipped files, …).
     #[arg(long)]
     pub strict: bool,
+    /// Skip (with a problem) files larger than this many bytes
+    /// (default: `lineage.max_file_bytes`, else 5 MiB).
+    #[arg(long)]
+    pub max_file_bytes: Option<u64>,
     /// Files or directories (.sql/.sqlx, recursive); `-` reads stdin.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
@@ -112,24 +123,40 @@ fn run_extract(args: ExtractArgs, cfg: Option<&SourcesConfig>, out: &mut dyn Wri
             .default_dataset
             .or_else(|| cfg.and_then(|c| c.default_dataset.clone())),
     };
+    let max_bytes = args
+        .max_file_bytes
+        .or(cfg.map(|c| c.max_file_bytes))
+        .unwrap_or(files::DEFAULT_MAX_FILE_BYTES);
+    let inputs = inputs(&args.paths);
     let mut code = 0;
-    for input in inputs(&args.paths) {
-        let (path, text) = match input {
-            Input::Text(path, text) => (path, text),
-            Input::Failed(path, err) => {
-                code = 1;
-                let problem = Problem::new(ProblemKind::Io, err, None);
-                let empty = Default::default();
-                write_line(out, path, &empty, &empty, false, &[problem])?;
-                continue;
+    // One buffer for all lines: a 300-file run is one write, not 300.
+    let mut buf = std::io::BufWriter::new(out);
+    files::extract_files(&inputs, &opts, max_bytes, |input, result| {
+        let path = input.name();
+        match result {
+            Ok(ex) => {
+                if args.strict && !ex.problems.is_empty() {
+                    code = 1;
+                }
+                write_line(
+                    &mut buf,
+                    path,
+                    &ex.reads,
+                    &ex.writes,
+                    ex.parsed,
+                    &ex.problems,
+                )
             }
-        };
-        let ex = extract(&text, &opts);
-        if args.strict && !ex.problems.is_empty() {
-            code = 1;
+            Err(problem) => {
+                if args.strict || problem.kind == ProblemKind::Io {
+                    code = 1;
+                }
+                let empty = Default::default();
+                write_line(&mut buf, path, &empty, &empty, false, &[problem])
+            }
         }
-        write_line(out, path, &ex.reads, &ex.writes, ex.parsed, &ex.problems)?;
-    }
+    })?;
+    buf.flush()?;
     Ok(code)
 }
 
@@ -153,44 +180,30 @@ fn write_line(
     Ok(())
 }
 
-enum Input {
-    Text(String, String),
-    Failed(String, String),
-}
-
-/// Expands the arguments into texts, lazily so large trees stream.
-fn inputs(paths: &[PathBuf]) -> impl Iterator<Item = Input> + '_ {
-    paths
-        .iter()
-        .flat_map(|p| -> Box<dyn Iterator<Item = Input>> {
-            if p.as_os_str() == "-" {
-                let mut s = String::new();
-                return Box::new(std::iter::once(
-                    match std::io::stdin().read_to_string(&mut s) {
-                        Ok(_) => Input::Text("-".into(), s),
-                        Err(e) => Input::Failed("-".into(), e.to_string()),
-                    },
-                ));
+/// Expands the arguments into inputs, in argument order (directories sorted).
+fn inputs(paths: &[PathBuf]) -> Vec<Input> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            let mut buf = Vec::new();
+            out.push(match std::io::stdin().read_to_end(&mut buf) {
+                Ok(_) => Input::Text("-".into(), files::into_string(buf)),
+                Err(e) => io_skip(p, format!("cannot read stdin: {e}")),
+            });
+        } else if p.is_dir() {
+            match files::list_sql_files(p) {
+                Ok(listed) => out.extend(listed.into_iter().map(Input::from)),
+                Err(e) => out.push(io_skip(p, format!("cannot list: {e}"))),
             }
-            if p.is_dir() {
-                return match sources::list_sql_files(p) {
-                    Ok(files) => Box::new(files.into_iter().map(|f| read_input(&f))),
-                    Err(e) => Box::new(std::iter::once(Input::Failed(
-                        p.display().to_string(),
-                        e.to_string(),
-                    ))),
-                };
-            }
-            Box::new(std::iter::once(read_input(p)))
-        })
-}
-
-fn read_input(p: &Path) -> Input {
-    let name = p.display().to_string();
-    match std::fs::read(p) {
-        Ok(bytes) => Input::Text(name, String::from_utf8_lossy(&bytes).into_owned()),
-        Err(e) => Input::Failed(name, e.to_string()),
+        } else {
+            out.push(Input::File(p.clone()));
+        }
     }
+    out
+}
+
+fn io_skip(p: &Path, msg: String) -> Input {
+    Input::Skipped(p.to_path_buf(), Problem::new(ProblemKind::Io, msg, None))
 }
 
 fn run_walk(
@@ -225,6 +238,7 @@ fn run_walk(
                     dataset: None,
                     dialect: None,
                 })],
+                max_file_bytes: base.max_file_bytes,
             };
             &owned
         }

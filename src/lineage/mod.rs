@@ -6,8 +6,10 @@
 //!   [`statement`], [`scope`], [`names`]) walks each AST with a scope stack,
 //!   [`fallback`] scans statements sqlparser rejects, and [`collapse`] folds
 //!   script-local temp tables away.
-//! - [`sources`] says where SQL comes from (files, views, jobs); [`build_graph`]
-//!   turns all of it into a [`graph::LineageGraph`].
+//! - [`sources`] says where SQL comes from (files, views, jobs); [`files`]
+//!   lists and reads SQL files safely (regular files only, size limit, symlink
+//!   loops) and extracts many in parallel; [`build_graph`] turns all of it into
+//!   a [`graph::LineageGraph`].
 //! - [`cli`] is the `ripple lineage …` command; [`generator`] is the deterministic
 //!   corpus generator used by the benchmark.
 //!
@@ -15,6 +17,7 @@
 //! other tools on purpose) is in `src/lineage/CONTRACT.md`.
 
 pub mod cli;
+pub mod files;
 pub mod generator;
 pub mod graph;
 pub mod sources;
@@ -80,6 +83,10 @@ pub enum ProblemKind {
     DynamicSql,
     /// A file or directory could not be read.
     Io,
+    /// A path was deliberately not read: not a regular file (FIFO, socket,
+    /// device), over the size limit, or a directory reached again through a
+    /// symlink.
+    Skipped,
 }
 
 /// One problem, with the 1-based line where it was found when known.

@@ -4,8 +4,9 @@
 //! case kept, parts joined with `.`. Partial names are qualified with the
 //! default project/dataset when the options give them. Parts produced by a
 //! template placeholder are dropped when they are leading qualifiers (so
-//! `${project}.d.t` still yields `d.t`, qualified by the defaults) and make
-//! the whole name unknown when they are the table part.
+//! `${project}.d.t` still yields `d.t`, qualified by the defaults, and the
+//! walker reports a `template` problem) and make the whole name unknown when
+//! they are the table part.
 
 use sqlparser::ast::{ObjectName, ObjectNamePart};
 
@@ -38,6 +39,9 @@ pub(crate) fn parts(name: &ObjectName, bigquery: bool) -> Option<Vec<&str>> {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Rendered {
     Name(String),
+    /// A leading qualifier came from a template placeholder and was dropped;
+    /// the name is the best one left (qualified by the defaults).
+    PartlyTemplated(String),
     /// The table part came from a template placeholder: unknowable.
     Templated,
     Empty,
@@ -59,6 +63,15 @@ pub(crate) fn render(parts: &[&str], opts: &ExtractOptions) -> Rendered {
     if parts.iter().all(|p| p.is_empty()) {
         return Rendered::Empty;
     }
+    let name = qualified(parts, opts);
+    if start > 0 {
+        Rendered::PartlyTemplated(name)
+    } else {
+        Rendered::Name(name)
+    }
+}
+
+fn qualified(parts: &[&str], opts: &ExtractOptions) -> String {
     let mut name = String::with_capacity(64);
     let missing = qualifiers(parts.len(), opts);
     for q in missing.into_iter().flatten() {
@@ -71,7 +84,7 @@ pub(crate) fn render(parts: &[&str], opts: &ExtractOptions) -> Rendered {
         }
         name.push_str(p);
     }
-    Rendered::Name(name)
+    name
 }
 
 /// The default qualifiers to prefix to a name of `len` parts. A project alone
@@ -121,7 +134,7 @@ mod tests {
     fn placeholders_drop_qualifiers_or_the_name() {
         let o = opts(Some("p"), None);
         let n = render(&[PLACEHOLDER, "d", "t"], &o);
-        assert_eq!(n, Rendered::Name("p.d.t".into()));
+        assert_eq!(n, Rendered::PartlyTemplated("p.d.t".into()));
         assert_eq!(render(&["d", PLACEHOLDER], &o), Rendered::Templated);
         let suffixed = format!("{PLACEHOLDER}_x");
         assert_eq!(render(&["d", &suffixed], &o), Rendered::Templated);

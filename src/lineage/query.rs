@@ -1,6 +1,7 @@
 //! Walking queries: WITH, set operations, SELECT, FROM items and every kind of
 //! table factor. This is where CTE scoping, alias binding and the
-//! "UNNEST / array path / EXTERNAL_QUERY are not tables" rules live.
+//! "UNNEST / array path / EXTERNAL_QUERY are not tables" rules live
+//! (`EXTERNAL_QUERY('conn', …)` reads the external source `external:conn`).
 
 use sqlparser::ast::{
     Cte, FunctionArg, ObjectName, Query, Select, SetExpr, TableAlias, TableFactor, TableWithJoins,
@@ -286,6 +287,8 @@ impl Walker<'_> {
     fn table_function(&mut self, name: &ObjectName, args: &[FunctionArg]) {
         if !is_builtin_tvf(name, self.opts.dialect.is_bigquery()) {
             self.read(name);
+        } else if let Some(conn) = external_connection(name, args) {
+            self.read_external(&conn);
         }
         for arg in args {
             self.scan(arg);
@@ -302,6 +305,22 @@ impl Walker<'_> {
         {
             self.scopes.bind_alias(last);
         }
+    }
+}
+
+/// The connection of `EXTERNAL_QUERY('connection', 'sql')`.
+fn external_connection(name: &ObjectName, args: &[FunctionArg]) -> Option<String> {
+    use sqlparser::ast::{Expr, FunctionArgExpr, Value};
+    let last = name.0.last()?.as_ident()?;
+    if !last.value.eq_ignore_ascii_case("external_query") {
+        return None;
+    }
+    match args.first()? {
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v))) => match &v.value {
+            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => Some(s.clone()),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

@@ -9,12 +9,16 @@
 //! and everything else goes to the token-level [`fallback`] scanner. If even
 //! tokenizing fails, the hand lexer splits the text and each piece is tried
 //! again.
+//!
+//! Memory is bounded per statement: a text over [`WHOLE_TEXT_BYTES`] is cut
+//! into statements first, and a statement over [`PARSE_STATEMENT_TOKENS`]
+//! goes straight to the fallback scanner (a `parse` problem says so).
 
 use sqlparser::dialect::Dialect as SpDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
-use super::fallback::{self, Found, Role, Tok};
+use super::fallback::{self, Found, Role, Sig};
 use super::walker::Walker;
 use super::{ExtractOptions, Extraction, ProblemKind, collapse};
 
@@ -27,29 +31,105 @@ pub(crate) fn run(sql: &str, opts: &ExtractOptions) -> Extraction {
     collapse::finish(w, parsed)
 }
 
+/// Texts up to this size are tokenized by sqlparser in one go (the fast
+/// path: nearly every real-world file). Larger texts are first cut into
+/// statements by the hand lexer, so sqlparser's tokens and AST exist for one
+/// statement at a time. sqlparser costs about 500 bytes per significant token
+/// (≈70× the text for real SQL, ≈360× for dense `a, a, …`), so 64 KiB is at
+/// most ≈25 MB.
+const WHOLE_TEXT_BYTES: usize = 64 * 1024;
+
+/// Statements up to this size are parsed without counting their tokens.
+const SMALL_STATEMENT_BYTES: usize = 16 * 1024;
+
+/// Statements with more significant tokens than this are not given to
+/// sqlparser (≈16 MB at its ≈500 bytes per token): the fallback scanner reads
+/// them in ≈25× their size (see [`fallback`]), where sqlparser would need
+/// gigabytes for a 20 MB SELECT. Real statements up to ≈200 KB still parse.
+pub(crate) const PARSE_STATEMENT_TOKENS: usize = 32 * 1024;
+
 /// Parses and walks a whole text; returns whether every statement parsed.
 fn parse_text(sql: &str, w: &mut Walker<'_>, nest: u32) -> bool {
+    if sql.len() > WHOLE_TEXT_BYTES {
+        return parse_pieces(sql, w, nest);
+    }
     let d = w.opts.dialect.parser_dialect();
     match Tokenizer::new(d, sql).tokenize_with_location() {
-        Ok(tokens) if block_keywords(&tokens) > MAX_BLOCKS_ON_NORMAL_STACK => {
-            let parser = Parser::new(d).with_tokens_with_locations(tokens);
-            stacker::grow(BIG_STACK, || parse_loop(parser, w, d, nest))
-        }
-        Ok(tokens) => parse_loop(
-            Parser::new(d).with_tokens_with_locations(tokens),
-            w,
-            d,
-            nest,
-        ),
+        Ok(tokens) => parse_tokens(tokens, w, nest),
         Err(e) => {
             w.problem(
                 ProblemKind::Tokenize,
                 format!("tokenizer: {e}; statements split by the fallback lexer"),
             );
-            split_and_retry(sql, w, nest);
+            parse_pieces(sql, w, nest);
             false
         }
     }
+}
+
+fn parse_tokens(tokens: Vec<TokenWithSpan>, w: &mut Walker<'_>, nest: u32) -> bool {
+    let d = w.opts.dialect.parser_dialect();
+    let deep = block_keywords(&tokens) > MAX_BLOCKS_ON_NORMAL_STACK;
+    let parser = Parser::new(d).with_tokens_with_locations(tokens);
+    if deep {
+        stacker::grow(BIG_STACK, || parse_loop(parser, w, d, nest))
+    } else {
+        parse_loop(parser, w, d, nest)
+    }
+}
+
+/// Cuts the text into statements with the hand lexer and handles each on its
+/// own: parsed when small enough (and tokenizable), scanned otherwise. Line
+/// numbers of problems stay those of the whole text.
+fn parse_pieces(sql: &str, w: &mut Walker<'_>, nest: u32) -> bool {
+    let mut all_ok = true;
+    let outer_base = w.line_base;
+    let (mut lines, mut counted) = (0u64, 0usize);
+    for range in fallback::split_statements(sql) {
+        lines += sql.as_bytes()[counted..range.start]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        counted = range.start;
+        w.line_base = outer_base + lines;
+        all_ok &= parse_piece(&sql[range], w, nest);
+    }
+    w.line_base = outer_base;
+    all_ok
+}
+
+fn parse_piece(piece: &str, w: &mut Walker<'_>, nest: u32) -> bool {
+    w.line = Some(w.line_base + 1 + leading_newlines(piece));
+    let tokens = if piece.len() > SMALL_STATEMENT_BYTES {
+        fallback::Lexer::new(piece).count()
+    } else {
+        0
+    };
+    if tokens > PARSE_STATEMENT_TOKENS {
+        w.problem(
+            ProblemKind::Parse,
+            format!(
+                "statement of {} bytes and {tokens} tokens is over the parser's budget of \
+                 {PARSE_STATEMENT_TOKENS} tokens; scanned by the fallback scanner",
+                piece.len()
+            ),
+        );
+        record_fallback(w, &fallback::lex(piece));
+        return false;
+    }
+    let d = w.opts.dialect.parser_dialect();
+    match Tokenizer::new(d, piece).tokenize_with_location() {
+        Ok(tokens) => parse_tokens(tokens, w, nest),
+        Err(_) => {
+            record_fallback(w, &fallback::lex(piece));
+            false
+        }
+    }
+}
+
+fn leading_newlines(piece: &str) -> u64 {
+    let blank = piece.len() - piece.trim_start().len();
+    piece[..blank].matches('\n').count() as u64
 }
 
 fn parse_loop(
@@ -161,9 +241,9 @@ fn recover(tokens: &[TokenWithSpan], w: &mut Walker<'_>, err: &str, nest: u32) {
 }
 
 /// Records what the fallback scanner finds as one low-confidence statement.
-fn record_fallback(w: &mut Walker<'_>, toks: &[Tok]) {
+fn record_fallback(w: &mut Walker<'_>, toks: &[Sig<'_>]) {
     w.flush();
-    for found in fallback::scan(toks) {
+    for found in fallback::scan(toks, &w.temp_functions) {
         record_found(w, found);
     }
     w.cur.low = true;
@@ -172,9 +252,22 @@ fn record_fallback(w: &mut Walker<'_>, toks: &[Tok]) {
 
 fn record_found(w: &mut Walker<'_>, found: Found) {
     let parts: Vec<&str> = found.parts.iter().map(String::as_str).collect();
-    if found.role == Role::CreateTemp {
-        w.create_temp_parts(&parts);
-        return;
+    match found.role {
+        Role::CreateTemp => {
+            w.create_temp_parts(&parts);
+            return;
+        }
+        Role::CreateTempFunction => {
+            if let Some(f) = w.create_temp_parts(&parts) {
+                w.temp_functions.push(f);
+            }
+            return;
+        }
+        Role::External => {
+            w.read_external(&found.parts.join("."));
+            return;
+        }
+        _ => {}
     }
     let Some(name) = w.render_parts(&parts) else {
         return;
@@ -187,7 +280,7 @@ fn record_found(w: &mut Walker<'_>, found: Found) {
             w.cur.created.push(name);
         }
         Role::Drop => w.cur.dropped.push(name),
-        Role::CreateTemp => {}
+        Role::CreateTemp | Role::CreateTempFunction | Role::External => {}
     }
 }
 
@@ -247,7 +340,7 @@ fn recover_body(
     let _ = nest;
     w.flush();
     w.scopes.clear();
-    let header_names: Vec<Found> = fallback::scan(&fallback::from_sqlparser(header))
+    let header_names: Vec<Found> = fallback::scan(&fallback::from_sqlparser(header), &[])
         .into_iter()
         .filter(|f| f.role != Role::Read)
         .collect();
@@ -290,42 +383,4 @@ fn tokens_text(tokens: &[TokenWithSpan]) -> String {
         s.push_str(&t.token.to_string());
     }
     s
-}
-
-/// Tokenizing failed: split with the hand lexer and retry each piece, so one
-/// bad string literal does not lose the whole file.
-fn split_and_retry(sql: &str, w: &mut Walker<'_>, nest: u32) {
-    let spans = fallback::lex_spans(sql);
-    let mut start = 0;
-    let mut piece_start_tok = 0;
-    for (k, (tok, off)) in spans.iter().enumerate() {
-        if *tok == Tok::Punct(';') || k + 1 == spans.len() {
-            let end = if *tok == Tok::Punct(';') {
-                *off
-            } else {
-                sql.len()
-            };
-            let toks: Vec<Tok> = spans[piece_start_tok..=k]
-                .iter()
-                .map(|(t, _)| t.clone())
-                .collect();
-            retry_piece(&sql[start..end], &toks, w, nest);
-            start = (end + 1).min(sql.len());
-            piece_start_tok = k + 1;
-        }
-    }
-}
-
-fn retry_piece(piece: &str, toks: &[Tok], w: &mut Walker<'_>, nest: u32) {
-    if piece.trim().is_empty() {
-        return;
-    }
-    let d = w.opts.dialect.parser_dialect();
-    if nest < MAX_NEST
-        && let Ok(parser) = Parser::new(d).try_with_sql(piece)
-    {
-        parse_loop(parser, w, d, nest + 1);
-        return;
-    }
-    record_fallback(w, toks);
 }

@@ -17,6 +17,7 @@
 //!         dataset: marts                          # per-source defaults
 //!     - views: {}                                 # INFORMATION_SCHEMA.VIEWS
 //!     - jobs: { days: 30 }                        # INFORMATION_SCHEMA.JOBS
+//!   max_file_bytes: 5242880      # default 5 MiB; larger SQL files are skipped
 //! ```
 //!
 //! Patterns are matched against the path relative to `root`, segment by
@@ -33,13 +34,27 @@ use serde::{Deserialize, Serialize};
 use super::Dialect;
 
 /// The `lineage` section of `ripple.yaml`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SourcesConfig {
     pub dialect: Dialect,
     pub default_project: Option<String>,
     pub default_dataset: Option<String>,
     pub sources: Vec<SourceConfig>,
+    /// SQL files larger than this are skipped with a problem.
+    pub max_file_bytes: u64,
+}
+
+impl Default for SourcesConfig {
+    fn default() -> Self {
+        SourcesConfig {
+            dialect: Dialect::default(),
+            default_project: None,
+            default_dataset: None,
+            sources: Vec::new(),
+            max_file_bytes: super::files::DEFAULT_MAX_FILE_BYTES,
+        }
+    }
 }
 
 /// One lineage source.
@@ -244,31 +259,6 @@ pub fn target_of(caps: &Captures, src: &SqlFilesSource, cfg: &SourcesConfig) -> 
         None => vec![table],
     };
     Some(parts.join("."))
-}
-
-/// Lists the SQL files (`.sql`, `.sqlx`) under `root`, sorted.
-pub fn list_sql_files(root: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if is_sql_file(&path) {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
-pub fn is_sql_file(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("sql" | "sqlx")
-    )
 }
 
 #[cfg(test)]

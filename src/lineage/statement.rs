@@ -53,6 +53,15 @@ impl Walker<'_> {
             }
             Statement::CreateFunction(f) => self.create_function(f),
             Statement::ExportData(e) => self.query(&e.query),
+            // Emptying or loading a table writes it (with nothing read).
+            Statement::Truncate(t) => {
+                for target in &t.table_names {
+                    self.write(&target.name);
+                }
+            }
+            Statement::LoadData { table_name, .. } => {
+                self.write(table_name);
+            }
             _ => self.control_statement(s),
         }
         self.leave();
@@ -341,7 +350,6 @@ fn has_no_lineage(s: &Statement) -> bool {
     matches!(
         s,
         Statement::Drop { .. }
-            | Statement::Truncate(_)
             | Statement::Use(_)
             | Statement::Commit { .. }
             | Statement::Rollback { .. }

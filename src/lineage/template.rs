@@ -72,18 +72,37 @@ pub(crate) fn render_cow_for<'a>(text: &'a str, this: Option<&str>) -> RenderedC
 }
 
 /// Expands template expressions; `None` when the text has none.
+///
+/// Linear in the text: each closing marker (`}}`, `%}`, `#}`) is searched for
+/// at most once per position ([`Closers`]), and `${…}` brace matching shares a
+/// scan budget ([`Budget`]), so thousands of unterminated openers cost one
+/// pass, not one pass each. Unterminated openers are reported once, counted,
+/// with the line of the first.
 fn expand(text: &str, this: Option<&str>, problems: &mut Vec<Problem>) -> Option<String> {
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
+    let mut closers = Closers::default();
+    let mut budget = Budget::for_text(text);
+    let mut unterminated = Unterminated::default();
+    let mut i = 0;
     let mut changed = false;
-    while let Some(pos) = rest.find(['{', '$']) {
-        let (head, tail) = rest.split_at(pos);
-        out.push_str(head);
+    while let Some(off) = text[i..].find(['{', '$']) {
+        let pos = i + off;
+        out.push_str(&text[i..pos]);
         let mut piece = String::new();
-        match expand_one(tail, this, &mut piece, problems) {
+        let consumed = expand_one(
+            text,
+            pos,
+            this,
+            &mut piece,
+            problems,
+            &mut closers,
+            &mut budget,
+        );
+        match consumed {
             Some(consumed) => {
                 changed = true;
-                rest = &tail[consumed..];
+                i = pos + consumed;
+                let rest = &text[i..];
                 // `JOIN${ref("t")}` must not glue the name to the keyword.
                 if out.ends_with(is_word_char) && piece.starts_with(is_word_char) {
                     out.push(' ');
@@ -94,41 +113,118 @@ fn expand(text: &str, this: Option<&str>, problems: &mut Vec<Problem>) -> Option
                 }
             }
             None => {
-                if ["{{", "{%", "${"].iter().any(|m| tail.starts_with(m)) {
-                    problems.push(Problem::new(
-                        ProblemKind::Template,
-                        "unterminated template expression left as text",
-                        None,
-                    ));
+                if ["{{", "{%", "{#", "${"]
+                    .iter()
+                    .any(|m| text[pos..].starts_with(m))
+                {
+                    unterminated.note(pos);
                 }
-                out.push_str(&tail[..1]);
-                rest = &tail[1..];
+                out.push_str(&text[pos..pos + 1]);
+                i = pos + 1;
             }
         }
     }
-    out.push_str(rest);
+    out.push_str(&text[i..]);
+    unterminated.report(text, problems);
     changed.then_some(out)
 }
 
-/// Expands the template construct at the start of `s`; returns the bytes consumed.
+/// Counts unterminated openers; one problem for all of them.
+#[derive(Default)]
+struct Unterminated {
+    count: usize,
+    first: Option<usize>,
+}
+
+impl Unterminated {
+    fn note(&mut self, pos: usize) {
+        self.count += 1;
+        self.first.get_or_insert(pos);
+    }
+
+    fn report(&self, text: &str, problems: &mut Vec<Problem>) {
+        let Some(first) = self.first else { return };
+        let line = text[..first].matches('\n').count() as u64 + 1;
+        let msg = match self.count {
+            1 => "unterminated template expression left as text".to_string(),
+            n => format!("{n} unterminated template expressions left as text (first on this line)"),
+        };
+        problems.push(Problem::new(ProblemKind::Template, msg, Some(line)));
+    }
+}
+
+/// The next occurrence of each closing marker at or after the last position
+/// asked about. Positions only grow during one pass, so a cached answer (or
+/// "none left") stays valid: each marker is searched for over the text once.
+#[derive(Default)]
+struct Closers {
+    next: [Option<Option<usize>>; 3],
+}
+
+impl Closers {
+    fn find(&mut self, text: &str, from: usize, which: usize, marker: &str) -> Option<usize> {
+        match self.next[which] {
+            Some(None) => return None,
+            Some(Some(p)) if p >= from => return Some(p),
+            _ => {}
+        }
+        let found = text[from..].find(marker).map(|p| p + from);
+        self.next[which] = Some(found);
+        found
+    }
+}
+
+/// Brace matching for `${…}` and `.sqlx` blocks may scan far (JS strings,
+/// nested braces). The budget allows a few full passes over the text in
+/// total; once spent, each further match looks at most [`Budget::CAP`]
+/// bytes, so unterminated openers cannot make the scan quadratic.
+struct Budget {
+    left: usize,
+}
+
+impl Budget {
+    /// A real Dataform/Terraform expression is far shorter than this.
+    const CAP: usize = 256;
+
+    fn for_text(text: &str) -> Self {
+        Budget {
+            left: text.len().saturating_mul(4).max(1 << 16),
+        }
+    }
+
+    /// [`matching_brace_within`] within the budget.
+    fn matching_brace(&mut self, s: &str) -> Option<usize> {
+        let limit = self.left.max(Self::CAP);
+        let (found, scanned) = matching_brace_within(s, limit);
+        self.left = self.left.saturating_sub(scanned);
+        found
+    }
+}
+
+/// Expands the template construct at `pos`; returns the bytes consumed.
 fn expand_one(
-    s: &str,
+    text: &str,
+    pos: usize,
     this: Option<&str>,
     out: &mut String,
     problems: &mut Vec<Problem>,
+    closers: &mut Closers,
+    budget: &mut Budget,
 ) -> Option<usize> {
-    if let Some(body) = s.strip_prefix("{{") {
-        let end = body.find("}}")?;
-        out.push_str(&jinja_expr(body[..end].trim(), this, problems));
+    let s = &text[pos..];
+    let body_at = pos + 2;
+    if s.starts_with("{{") {
+        let end = closers.find(text, body_at, 0, "}}")? - body_at;
+        out.push_str(&jinja_expr(s[2..2 + end].trim(), this, problems));
         return Some(2 + end + 2);
     }
-    if let Some(body) = s.strip_prefix("{%") {
-        let end = body.find("%}")?;
+    if s.starts_with("{%") {
+        let end = closers.find(text, body_at, 1, "%}")? - body_at;
         out.push(' ');
         return Some(2 + end + 2);
     }
-    if let Some(body) = s.strip_prefix("{#") {
-        let end = body.find("#}")?;
+    if s.starts_with("{#") {
+        let end = closers.find(text, body_at, 2, "#}")? - body_at;
         out.push(' ');
         return Some(2 + end + 2);
     }
@@ -137,19 +233,23 @@ fn expand_one(
         return Some(3);
     }
     if let Some(body) = s.strip_prefix("${") {
-        let end = matching_brace(body)?;
+        let end = budget.matching_brace(body)?;
         out.push_str(&dollar_expr(body[..end].trim(), this, problems));
         return Some(2 + end + 1);
     }
     None
 }
 
-/// Index of the `}` closing an already-open brace, skipping JS strings.
-fn matching_brace(s: &str) -> Option<usize> {
+/// Index of the `}` closing an already-open brace, skipping JS strings,
+/// looking at no more than `limit` bytes; also returns how many it looked at.
+fn matching_brace_within(s: &str, limit: usize) -> (Option<usize>, usize) {
     let mut depth = 1usize;
     let mut quote: Option<char> = None;
     let mut escaped = false;
     for (i, c) in s.char_indices() {
+        if i >= limit {
+            return (None, i);
+        }
         if let Some(q) = quote {
             if escaped {
                 escaped = false;
@@ -166,13 +266,13 @@ fn matching_brace(s: &str) -> Option<usize> {
             '}' => {
                 depth -= 1;
                 if depth == 0 {
-                    return Some(i);
+                    return (Some(i), i + 1);
                 }
             }
             _ => {}
         }
     }
-    None
+    (None, s.len())
 }
 
 /// dbt / Jinja `{{ … }}`.
@@ -297,13 +397,14 @@ fn strip_sqlx_blocks(text: &str) -> Option<String> {
         ("post_operations", true),
     ];
     let mut out = String::with_capacity(text.len());
+    let mut budget = Budget::for_text(text);
     let mut i = 0;
     let mut changed = false;
     while i < text.len() {
         let line_start = i == 0 || text.as_bytes()[i - 1] == b'\n';
         if line_start && let Some((len, keep)) = block_at(&text[i..], &BLOCKS) {
             let open = i + len;
-            if let Some(close) = matching_brace(&text[open..]) {
+            if let Some(close) = budget.matching_brace(&text[open..]) {
                 if keep {
                     out.push_str(&text[open..open + close]);
                     out.push_str(";\n");

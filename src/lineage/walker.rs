@@ -158,15 +158,33 @@ impl<'o> Walker<'o> {
         self.render_parts(&parts)
     }
 
-    /// Renders parts; known temp tables stay unqualified.
+    /// Renders parts; known temp tables stay unqualified, also when named
+    /// through BigQuery's `_SESSION` dataset.
     pub(crate) fn render_parts(&mut self, parts: &[&str]) -> Option<String> {
-        if let [single] = parts
-            && let Some(t) = self.temps.iter().find(|t| t.eq_ignore_ascii_case(single))
+        let session = session_name(parts);
+        if let Some(name) = session.or(match parts {
+            [single] => Some(*single),
+            _ => None,
+        }) && let Some(t) = self.temps.iter().find(|t| t.eq_ignore_ascii_case(name))
         {
             return Some(t.clone());
         }
+        if session.is_some() {
+            // Another script's temp table: never qualified by the defaults.
+            return Some(names::join_raw(parts));
+        }
         match names::render(parts, self.opts) {
             Rendered::Name(n) => Some(n),
+            Rendered::PartlyTemplated(n) => {
+                self.problem(
+                    ProblemKind::Template,
+                    format!(
+                        "the qualifier of table `{}` comes from a template expression; reported as `{n}`",
+                        names::join_raw(parts).replace(names::PLACEHOLDER, "{template}")
+                    ),
+                );
+                Some(n)
+            }
             Rendered::Templated => {
                 self.problem(
                     ProblemKind::Template,
@@ -188,13 +206,22 @@ impl<'o> Walker<'o> {
         if parts.is_empty() {
             return None;
         }
-        let raw = names::join_raw(parts);
+        let raw = match session_name(parts) {
+            Some(name) => name.to_string(),
+            None => names::join_raw(parts),
+        };
         if !self.temps.iter().any(|t| t.eq_ignore_ascii_case(&raw)) {
             self.temps.push(raw.clone());
         }
         self.cur.writes.push(raw.clone());
         self.cur.temps.push(raw.clone());
         Some(raw)
+    }
+
+    /// `EXTERNAL_QUERY('connection', …)` reads from outside the warehouse:
+    /// a named external source, so the table it feeds has an upstream.
+    pub(crate) fn read_external(&mut self, connection: &str) {
+        self.cur.reads.push(format!("external:{connection}"));
     }
 
     pub(crate) fn call_temp_function(&mut self, name: &ObjectName) {
@@ -221,6 +248,14 @@ impl<'o> Walker<'o> {
             depth: 0,
         };
         let _ = node.visit(&mut scanner);
+    }
+}
+
+/// `_SESSION.t` names the session temp table `t`.
+fn session_name<'p>(parts: &[&'p str]) -> Option<&'p str> {
+    match parts {
+        [session, name] if session.eq_ignore_ascii_case("_session") => Some(name),
+        _ => None,
     }
 }
 

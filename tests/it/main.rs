@@ -14,6 +14,8 @@ mod github;
 mod impact;
 mod kinds;
 mod lineage;
+mod lineage_fuzz;
+mod lineage_hostile;
 mod metadata;
 mod outbox;
 mod runner;

@@ -6,12 +6,15 @@
 //! baseline measured in the same run is the bare downstream walk (`for_each_downstream`)
 //! from the same tables. Exits non-zero when p99 ≥ 20 ms, so it is a real check.
 
+#[path = "support/generator.rs"]
+mod generator;
+
 use chrono::NaiveDate;
+use generator::{Rng, big_table_name, warehouse_edges};
 use ripple::impact::Weights;
 use ripple::impact::report::{self, ReportOptions};
 use ripple::impact::usage::{Consumer, TableUsage, UsageIndex};
 use ripple::lineage::Confidence;
-use ripple::lineage::generator::{Rng, big_table_name, warehouse_edges};
 use ripple::lineage::graph::{Evidence, EvidenceKind, LineageGraph};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

@@ -8,9 +8,12 @@
 //! - on a 100,000-table / 1,000,000-edge graph, downstream p99 < 20 ms over
 //!   1,000 random start tables, and the graph fits in < 400 MB.
 
+#[path = "support/generator.rs"]
+mod generator;
+
 use std::time::{Duration, Instant};
 
-use ripple::lineage::generator::{self, GeneratedFile, Rng};
+use generator::{GeneratedFile, Rng};
 use ripple::lineage::graph::LineageGraph;
 use ripple::lineage::{Confidence, ExtractOptions, SourcesConfig, build_graph, extract};
 use sqlparser::dialect::BigQueryDialect;

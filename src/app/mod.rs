@@ -6,6 +6,7 @@
 
 use crate::clock::Clock;
 use crate::config::{Config, Secrets, WarehouseConfig};
+use crate::console::ConsoleNotifier;
 use crate::diag::Diagnostic;
 use crate::digest::sink::DigestSink;
 use crate::github::GithubNotifier;
@@ -13,7 +14,6 @@ use crate::incident::Policy;
 use crate::metrics::Metrics;
 use crate::monitor::runner::{self, RunReport};
 use crate::notify::Notifier;
-use crate::notify::console::ConsoleNotifier;
 use crate::notify::dispatch::{self, Delivered};
 use crate::rules::{self, Monitor, RuleSet};
 use crate::slack::SlackNotifier;
@@ -281,10 +281,13 @@ fn default_notifiers(
             path => ConsoleNotifier::file(&config.resolve(path.as_ref()))?,
         };
         if config.github.is_none() {
-            console = console.with_github_preview(&config.teams);
+            console = console.with_preview(github_preview(&config.teams));
         }
         if let Some(slack) = config.slack.as_ref().filter(|_| !slack_ready) {
-            console = console.with_slack_preview(slack.impact_top);
+            let top = slack.impact_top;
+            console = console.with_preview(Box::new(move |n| {
+                Some(crate::slack::blocks::preview(n, top))
+            }));
         }
         out.push(Arc::new(console));
     }
@@ -297,4 +300,19 @@ fn default_notifiers(
         out.push(Arc::new(gh));
     }
     Ok(out)
+}
+
+/// The issue each opened incident would get, when GitHub is not configured: team →
+/// (repo, Slack channel) from the teams.
+pub fn github_preview(teams: &[crate::config::TeamConfig]) -> crate::console::Preview {
+    let teams = teams.to_vec();
+    Box::new(move |n| {
+        if n.event != crate::notify::EventKind::Opened {
+            return None;
+        }
+        let team = teams.iter().find(|t| t.name == n.team);
+        let repo = team.and_then(|t| t.github_repo.as_deref());
+        let slack = team.and_then(|t| t.slack_channel.as_deref());
+        Some(crate::github::body::preview(n, repo, slack))
+    })
 }

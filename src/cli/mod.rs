@@ -8,7 +8,7 @@ mod check;
 mod demo;
 mod digest;
 mod impact;
-mod lineage;
+pub mod lineage;
 mod run;
 mod serve;
 mod silence;
@@ -73,7 +73,7 @@ pub enum Command {
     ///
     /// Example: `ripple lineage down shop.orders --format mermaid`.
     #[command(subcommand)]
-    Lineage(crate::lineage::cli::LineageCommand),
+    Lineage(lineage::LineageCommand),
     /// Hold back a monitor's notifications for a while (it keeps running).
     ///
     /// Example: `ripple silence orders_without_payment 2h backfill in progress`.

@@ -10,15 +10,14 @@
 //!   lists and reads SQL files safely (regular files only, size limit, symlink
 //!   loops) and extracts many in parallel; [`build_graph`] turns all of it into
 //!   a [`graph::LineageGraph`].
-//! - [`cli`] is the `ripple lineage …` command; [`generator`] is the deterministic
-//!   corpus generator used by the benchmark.
+//! - The `ripple lineage …` command is `cli::lineage`; the deterministic corpus
+//!   generator of the benchmarks and tests is `benches/support/generator.rs`
+//!   (compiled only for them).
 //!
 //! The contract (what counts as a read or a write, and where it differs from
 //! other tools on purpose) is in `src/lineage/CONTRACT.md`.
 
-pub mod cli;
 pub mod files;
-pub mod generator;
 pub mod graph;
 pub mod sources;
 pub mod template;

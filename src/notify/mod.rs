@@ -5,7 +5,6 @@
 //! and is retried until it succeeds, so an outage of a destination delays a message but
 //! never drops or duplicates it.
 
-pub mod console;
 pub mod dispatch;
 pub mod once;
 

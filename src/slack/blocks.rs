@@ -287,6 +287,27 @@ pub fn escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// The Block Kit JSON Slack would get: the root message on opening, a thread reply
+/// otherwise.
+pub fn preview(n: &Notification, impact_top: usize) -> String {
+    let msg = match n.event {
+        crate::notify::EventKind::Opened => {
+            let ctx = Context {
+                owners: n.owners.iter().map(|o| escape(o)).collect(),
+                impact_top,
+                ..Default::default()
+            };
+            incident(n, &ctx, None)
+        }
+        _ => thread_update(n),
+    };
+    let json = serde_json::json!({"text": msg.text, "blocks": msg.blocks});
+    format!(
+        "slack (preview: SLACK_BOT_TOKEN is not set):\n{}",
+        serde_json::to_string_pretty(&json).unwrap_or_default()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

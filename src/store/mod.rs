@@ -7,7 +7,8 @@
 //! `incidents_one_open` is what makes "one open incident per fingerprint" true even if
 //! two processes race.
 
-mod always;
+mod digests;
+mod history;
 mod incidents;
 mod journal;
 mod manual;
@@ -16,7 +17,7 @@ mod silences;
 mod timeline;
 mod usage;
 
-pub use always::{DigestSend, DigestState};
+pub use digests::{DigestSend, DigestState};
 pub use incidents::{Applied, IncidentRow, MonitorInfo, Planner, RunKey, Status, StoredEvent};
 pub use journal::Intent;
 pub use outbox::OutboxItem;
@@ -37,7 +38,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("schema_v2_github.sql")),
     (3, include_str!("schema_v3_impact.sql")),
     (4, include_str!("schema_v4_slack.sql")),
-    (5, include_str!("schema_v5_always.sql")),
+    (5, include_str!("schema_v5_digests_history.sql")),
     (6, include_str!("schema_v6_silences.sql")),
     (7, include_str!("schema_v7_intents.sql")),
 ];

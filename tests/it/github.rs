@@ -7,9 +7,9 @@ use chrono::Duration;
 use ripple::app::{App, RunSummary};
 use ripple::clock::Clock;
 use ripple::config::{Config, OnRecovery, Secrets};
+use ripple::console::ConsoleNotifier;
 use ripple::github::state::LinkState;
 use ripple::notify::Notifier;
-use ripple::notify::console::ConsoleNotifier;
 use ripple::notify::dispatch::{Delivered, deliver_due};
 use std::sync::Arc;
 
@@ -488,8 +488,9 @@ async fn without_github_the_console_shows_the_issue_it_would_open() {
     let mut teams = demo.app.config.teams.clone();
     teams[0].github_repo = Some("acme/commerce-data".into());
     let (console, buf) = ConsoleNotifier::buffer();
-    demo.app
-        .set_notifiers(vec![Arc::new(console.with_github_preview(&teams))]);
+    demo.app.set_notifiers(vec![Arc::new(
+        console.with_preview(ripple::app::github_preview(&teams)),
+    )]);
     demo.app.run_once().await.unwrap();
     let out = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
     assert!(

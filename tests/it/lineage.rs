@@ -248,7 +248,7 @@ fn bigquery_utils_corpus() {
 #[derive(clap::Parser)]
 struct TestCli {
     #[command(subcommand)]
-    cmd: ripple::lineage::cli::LineageCommand,
+    cmd: ripple::cli::lineage::command::LineageCommand,
 }
 
 fn run_cli(args: &[&str], cfg: Option<&SourcesConfig>, base: &Path) -> (i32, String) {
@@ -256,7 +256,7 @@ fn run_cli(args: &[&str], cfg: Option<&SourcesConfig>, base: &Path) -> (i32, Str
     let cli =
         TestCli::try_parse_from(std::iter::once("lineage").chain(args.iter().copied())).unwrap();
     let mut out = Vec::new();
-    let code = ripple::lineage::cli::run(cli.cmd, cfg, base, &[], &[], &mut out).unwrap();
+    let code = ripple::cli::lineage::command::run(cli.cmd, cfg, base, &[], &[], &mut out).unwrap();
     (code, String::from_utf8(out).unwrap())
 }
 

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use ripple::lineage::generator::Rng;
+use crate::generator::Rng;
 use ripple::lineage::{Dialect, ExtractOptions, extract};
 
 /// Fragments the extractor treats specially, glued at random.

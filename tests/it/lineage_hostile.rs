@@ -176,7 +176,7 @@ fn fifo_and_symlink_loop_in_a_scanned_folder() {
 /// order of the inputs.
 #[test]
 fn parallel_extract_is_stable_and_matches_sequential() {
-    let corpus = ripple::lineage::generator::corpus(600, 100, 5);
+    let corpus = crate::generator::corpus(600, 100, 5);
     let tmp = tempfile::tempdir().unwrap();
     for f in &corpus {
         let p = tmp.path().join(&f.path);

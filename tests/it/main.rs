@@ -1,7 +1,6 @@
 //! Ripple's one integration-test binary: every module drives the real crate end to end
 //! on loopback and temporary files only, with time from a manual clock.
 
-mod always;
 mod bigquery;
 mod bigquery_fake;
 mod check;
@@ -10,6 +9,8 @@ mod digests;
 mod fake_bigquery;
 mod fake_github;
 mod fake_slack;
+#[path = "../../benches/support/generator.rs"]
+mod generator;
 mod github;
 mod impact;
 mod kinds;
@@ -20,6 +21,7 @@ mod metadata;
 mod outbox;
 mod runner;
 mod scheduler;
+mod serve;
 mod silences;
 mod slack;
 mod slack_commands;

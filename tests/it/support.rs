@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use ripple::app::App;
 use ripple::clock::ManualClock;
 use ripple::config::Config;
+use ripple::console::ConsoleNotifier;
 use ripple::notify::Notifier;
-use ripple::notify::console::ConsoleNotifier;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 

@@ -3,6 +3,9 @@
 //!
 //! No `rand` dependency: a seeded xorshift generator makes every run produce
 //! the same corpus, so benchmark figures are comparable across commits.
+//! Compiled only into the benchmarks and the integration tests (`#[path]`), never into
+//! the library; each user takes the part it needs.
+#![allow(dead_code)]
 
 use std::fmt::Write;
 
@@ -242,6 +245,7 @@ pub fn big_table_name(i: u32) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[allow(unused_imports)] // unused where the file is included without its tests
     use super::*;
 
     #[test]
@@ -260,9 +264,9 @@ mod tests {
 
     #[test]
     fn generated_statements_parse() {
-        let opts = crate::lineage::ExtractOptions::default();
+        let opts = ripple::lineage::ExtractOptions::default();
         for f in corpus(40, 300, 3) {
-            let ex = crate::lineage::extract(&f.sql, &opts);
+            let ex = ripple::lineage::extract(&f.sql, &opts);
             assert!(ex.parsed, "{}\n{:?}", f.sql, ex.problems);
             assert!(!ex.reads.is_empty(), "{}", f.sql);
         }

@@ -18,10 +18,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde::Serialize;
 
-use super::files::{self, Input};
-use super::graph::Reached;
-use super::sources::{PathPattern, SqlFilesSource};
-use super::{
+use crate::lineage::files::{self, Input};
+use crate::lineage::graph::Reached;
+use crate::lineage::sources::{PathPattern, SqlFilesSource};
+use crate::lineage::{
     Dialect, ExtractOptions, JobRecord, Problem, ProblemKind, SourceConfig, SourcesConfig,
     ViewDefinition, build_graph,
 };

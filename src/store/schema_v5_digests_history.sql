@@ -1,4 +1,4 @@
--- Always on, version 5. Portable between SQLite and PostgreSQL.
+-- Digests and per-monitor history, version 5. Portable between SQLite and PostgreSQL.
 -- Digests: one row per digest (when Ripple first knew it, its latest message), and
 -- one row per slot claimed. A slot is claimed before it is sent, so a restart never
 -- sends a slot twice (a crash mid-send loses that slot; the next one covers it).

@@ -3,7 +3,9 @@
 
 use crate::app::App;
 use crate::clock::SystemClock;
-use crate::lineage::cli::LineageCommand;
+pub mod command;
+
+pub use command::LineageCommand;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -22,9 +24,9 @@ pub async fn run(config: &Path, cmd: LineageCommand) -> anyhow::Result<ExitCode>
         let (views, jobs) = app.lineage_inputs().await?;
         let sources = app.config.lineage.clone();
         let base = app.config.base_dir.clone();
-        crate::lineage::cli::run(cmd, sources.as_ref(), &base, &views, &jobs, &mut out)?
+        command::run(cmd, sources.as_ref(), &base, &views, &jobs, &mut out)?
     } else {
-        crate::lineage::cli::run(cmd, None, Path::new("."), &[], &[], &mut out)?
+        command::run(cmd, None, Path::new("."), &[], &[], &mut out)?
     };
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(2)))
 }

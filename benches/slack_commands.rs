@@ -63,7 +63,9 @@ async fn run() -> bool {
     app.run_once().await.expect("demo run");
     let secret = Secrets::from_lookup(|k| (k == "SLACK_SIGNING_SECRET").then(|| SECRET.into()))
         .slack_signing_secret;
-    let handler = Handler::new(Arc::new(app), None, secret);
+    let clock = app.clock.clone();
+    let live = ripple::app::live::Live::new(app);
+    let handler = Handler::new(live, secret, clock);
     let router = ripple::server::slack_router(Arc::new(handler));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -2,7 +2,6 @@
 //! (rules loaded, first cycle done, not shutting down) and `/metrics` (Prometheus); and
 //! Slack's `/slack/commands` and `/slack/interactivity`.
 
-use crate::app::App;
 use crate::app::live::Live;
 use crate::slack::Handler;
 use axum::extract::State;
@@ -41,13 +40,14 @@ pub fn serve_router(state: ServerState, slack: Arc<Handler>) -> Router {
     router_with(state).merge(crate::slack::http::routes(slack))
 }
 
-/// The Slack handler with credentials from the environment. Without a bot token it still
-/// verifies signatures and answers commands; it just cannot make channels.
-pub fn slack_handler(app: Arc<App>) -> Arc<Handler> {
-    let handler = Handler::from_env(app.clone()).unwrap_or_else(|e| {
-        tracing::error!(error = %format!("{e:#}"), "Slack client not built; /ripple incident cannot make channels");
-        Handler::new(app, None, crate::config::Secrets::from_env().slack_signing_secret)
-    });
+/// The Slack handler over the live app, with the signing secret from the environment.
+/// Without a bot token it still verifies signatures and answers commands; it just
+/// cannot make channels (the app has no Slack notifier).
+pub fn slack_handler(live: Arc<Live>) -> Arc<Handler> {
+    let secret = crate::config::Secrets::from_env().slack_signing_secret;
+    let clock = live.app().clock.clone();
+    let mut handler = Handler::new(live, secret, clock);
+    handler.deliver_after_change = true;
     Arc::new(handler)
 }
 

@@ -26,6 +26,7 @@ use std::sync::Arc;
 pub use manual::IncidentError;
 pub use silences::{MAX_SILENCE, SilenceError};
 
+mod commands;
 pub mod digests;
 pub mod heartbeat;
 mod impact;
@@ -50,6 +51,9 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// Per-monitor and per-notifier figures for `/metrics`; shared across reloads.
     pub metrics: Arc<Metrics>,
+    /// The process's one Slack notifier (also among `notifiers`): what `/ripple
+    /// incident` escalates through. None without a bot token.
+    pub slack: Option<Arc<SlackNotifier>>,
     /// Where digests go: the console unless a Slack sink is set.
     pub digest_sink: Arc<dyn DigestSink>,
     /// The lineage graph, built on first use and on each refresh.
@@ -91,7 +95,8 @@ impl App {
         let warehouse = open_warehouse(&config, clock.clone()).await?;
         let state = &config.state;
         let store = Store::open_with(&config.resolve(&state.path), state.synchronous).await?;
-        let notifiers = default_notifiers(&config, &store, secrets, clock.clone())?;
+        let Assembled { notifiers, slack } =
+            default_notifiers(&config, &store, secrets, clock.clone())?;
         let digest_sink = digests::default_sink(&config)?;
         Ok(App {
             config,
@@ -99,6 +104,7 @@ impl App {
             warehouse,
             store,
             notifiers,
+            slack,
             clock,
             metrics: Default::default(),
             digest_sink,
@@ -119,6 +125,7 @@ impl App {
             warehouse: self.warehouse.clone(),
             store: self.store.clone(),
             notifiers: self.notifiers.clone(),
+            slack: self.slack.clone(),
             clock: self.clock.clone(),
             metrics: self.metrics.clone(),
             digest_sink: self.digest_sink.clone(),
@@ -130,6 +137,12 @@ impl App {
     /// Replaces the digest sink (tests, a Slack sink).
     pub fn set_digest_sink(&mut self, sink: Arc<dyn DigestSink>) {
         self.digest_sink = sink;
+    }
+
+    /// Sets the Slack notifier commands escalate through (tests, embedding); it is
+    /// not added to the notifiers.
+    pub fn set_slack(&mut self, slack: Arc<SlackNotifier>) {
+        self.slack = Some(slack);
     }
 
     /// Replaces the notifiers (tests, embedding).
@@ -264,13 +277,20 @@ pub async fn open_warehouse(
     }
 }
 
+/// The notifiers of one process, and the Slack one again when configured: commands
+/// that post (`/ripple digest`) reach it without a second client.
+struct Assembled {
+    notifiers: Vec<Arc<dyn Notifier>>,
+    slack: Option<Arc<SlackNotifier>>,
+}
+
 /// The console notifier stands in for whichever of Slack and GitHub is not configured.
 fn default_notifiers(
     config: &Config,
     store: &Store,
     secrets: &Secrets,
     clock: Arc<dyn Clock>,
-) -> anyhow::Result<Vec<Arc<dyn Notifier>>> {
+) -> anyhow::Result<Assembled> {
     let mut out: Vec<Arc<dyn Notifier>> = Vec::new();
     // Slack needs its section and a bot token; with the section alone the console
     // shows the Block Kit it would post.
@@ -291,15 +311,25 @@ fn default_notifiers(
         }
         out.push(Arc::new(console));
     }
+    let mut slack = None;
     if slack_ready {
-        let slack = SlackNotifier::from_config(config, secrets, store.clone(), clock.clone())?;
-        out.push(Arc::new(slack));
+        let s = Arc::new(SlackNotifier::from_config(
+            config,
+            secrets,
+            store.clone(),
+            clock.clone(),
+        )?);
+        out.push(s.clone());
+        slack = Some(s);
     }
     if config.github.is_some() {
         let gh = GithubNotifier::from_config(config, secrets, store.clone(), clock)?;
         out.push(Arc::new(gh));
     }
-    Ok(out)
+    Ok(Assembled {
+        notifiers: out,
+        slack,
+    })
 }
 
 /// The issue each opened incident would get, when GitHub is not configured: team →

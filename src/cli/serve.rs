@@ -40,10 +40,14 @@ pub async fn run(config: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut http_stop = stop_rx.clone();
-    // Slack commands and Socket Mode use the app as loaded at start; a rules reload
-    // reaches the scheduler (and the store they share), not these handlers, until restart.
-    let slack = crate::server::slack_handler(live.app());
-    tokio::spawn(crate::slack::socket::run(live.app()));
+    // Slack commands and Socket Mode go through the live app: a rules reload reaches
+    // them at once, and they share the app's one Slack notifier.
+    let slack = crate::server::slack_handler(live.clone());
+    tokio::spawn(crate::slack::socket::run(
+        live.app().config.slack.clone(),
+        live.clone(),
+        live.app().clock.clone(),
+    ));
     let router = crate::server::serve_router(ServerState { live: live.clone() }, slack);
     let http = axum::serve(listener, router).with_graceful_shutdown(async move {
         let _ = http_stop.changed().await;

@@ -1,25 +1,24 @@
 //! What `/ripple` and the incident buttons do, whichever way they arrive (HTTP or
-//! Socket Mode).
+//! Socket Mode): parse, then hand the command to the app through [`Commands`].
 //!
 //! Slack wants an answer within 3 seconds. Quick commands (store reads and writes) are
 //! answered directly; slow ones (a monitor run, lineage, a channel to create) are
 //! acknowledged at once and answered later through the request's `response_url`.
 
-use super::SlackNotifier;
-use super::command::{self, Command};
-use super::reply::{self, Reply};
-use crate::app::App;
-use crate::config::{Secret, Secrets};
+use crate::clock::Clock;
+use crate::command::{self, Command, Commands, Reply};
+use crate::config::Secret;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Shared by the HTTP endpoints and the Socket Mode runner.
 pub struct Handler {
-    pub app: Arc<App>,
-    /// For `/ripple incident` (channels); `None` without a bot token.
-    pub slack: Option<Arc<SlackNotifier>>,
+    /// The app, as it is at each command (the live app follows reloads).
+    pub commands: Arc<dyn Commands>,
     /// Verifies HTTP requests; without it the HTTP endpoints refuse everything.
     pub signing_secret: Option<Secret>,
+    /// Judges request timestamps (the injected clock, so tests control it).
+    pub clock: Arc<dyn Clock>,
     http: reqwest::Client,
     /// Deliver the outbox right after an ack/resolve/silence, so the incident message
     /// changes now rather than at the next scheduler tick (off in tests: they deliver
@@ -37,38 +36,21 @@ pub struct Invocation {
 
 impl Handler {
     pub fn new(
-        app: Arc<App>,
-        slack: Option<Arc<SlackNotifier>>,
+        commands: Arc<dyn Commands>,
         signing_secret: Option<Secret>,
+        clock: Arc<dyn Clock>,
     ) -> Handler {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
-            .expect("a TLS backend is compiled in");
+            .unwrap_or_default();
         Handler {
-            app,
-            slack,
+            commands,
             signing_secret,
+            clock,
             http,
             deliver_after_change: false,
         }
-    }
-
-    /// For `ripple serve`: the notifier for escalations from the environment's token.
-    pub fn from_env(app: Arc<App>) -> anyhow::Result<Handler> {
-        let secrets = Secrets::from_env();
-        let slack = match (&app.config.slack, &secrets.slack_bot_token) {
-            (Some(_), Some(_)) => Some(Arc::new(SlackNotifier::from_config(
-                &app.config,
-                &secrets,
-                app.store.clone(),
-                app.clock.clone(),
-            )?)),
-            _ => None,
-        };
-        let mut h = Handler::new(app, slack, secrets.slack_signing_secret);
-        h.deliver_after_change = true;
-        Ok(h)
     }
 
     /// Answers a `/ripple` command within Slack's 3 seconds.
@@ -96,14 +78,12 @@ impl Handler {
             cmd,
             Command::Ack { .. } | Command::Resolve { .. } | Command::Silence { .. }
         );
-        let r = reply::execute(&self.app, self.slack.as_deref(), cmd, user).await;
+        let r = match self.commands.execute(cmd, &format!("<@{user}>")).await {
+            Ok(r) => r,
+            Err(e) => e.reply(),
+        };
         if changes && r.in_channel && self.deliver_after_change {
-            let app = self.app.clone();
-            tokio::spawn(async move {
-                if let Err(e) = app.deliver().await {
-                    tracing::warn!(error = %e, "delivery after a command failed; the scheduler retries");
-                }
-            });
+            self.commands.changed().await;
         }
         r
     }
@@ -119,13 +99,13 @@ impl Handler {
                 incident,
                 note: String::new(),
             },
-            "ripple_silence_1h" => match self.app.incident(incident).await {
-                Ok(Some(i)) => Command::Silence {
-                    monitor: i.monitor_id,
+            "ripple_silence_1h" => match self.commands.monitor_of(incident).await {
+                Some(monitor) => Command::Silence {
+                    monitor,
                     duration: Duration::from_secs(3600),
                     reason: format!("from incident #{incident}'s message"),
                 },
-                _ => return Reply::ephemeral(format!("No incident #{incident}")),
+                None => return Reply::ephemeral(format!("No incident #{incident}")),
             },
             other => return Reply::ephemeral(format!("Unknown action `{other}`")),
         };
@@ -134,7 +114,7 @@ impl Handler {
 
     /// Posts a reply to a `response_url`; failures are logged (Slack expires them).
     pub async fn respond(&self, url: &str, r: &Reply) {
-        let res = self.http.post(url).json(&r.json()).send().await;
+        let res = self.http.post(url).json(&super::reply_json(r)).send().await;
         match res {
             Ok(resp) if resp.status().is_success() => {}
             Ok(resp) => tracing::warn!(status = %resp.status(), "response_url refused the reply"),

@@ -35,7 +35,7 @@ fn verified(h: &Handler, headers: &HeaderMap, body: &[u8]) -> bool {
         header("x-slack-request-timestamp"),
         header("x-slack-signature"),
         body,
-        h.app.clock.now(),
+        h.clock.now(),
     );
     if let Err(e) = &checked {
         tracing::warn!(reason = %e, "Slack request refused");
@@ -61,7 +61,7 @@ async fn commands(State(h): State<Arc<Handler>>, headers: HeaderMap, body: Bytes
         text: f.remove("text").unwrap_or_default(),
         response_url: f.remove("response_url").filter(|u| !u.is_empty()),
     };
-    axum::Json(h.command(inv).await.json()).into_response()
+    axum::Json(super::reply_json(&h.command(inv).await)).into_response()
 }
 
 async fn interactivity(State(h): State<Arc<Handler>>, headers: HeaderMap, body: Bytes) -> Response {

@@ -13,16 +13,23 @@
 pub mod blocks;
 pub mod channel;
 pub mod client;
-pub mod command;
 pub mod escalate;
 pub mod handler;
 pub mod http;
 pub mod notifier;
-pub mod reply;
 pub mod signature;
 pub mod socket;
 pub mod state;
 
 pub use handler::{Handler, Invocation};
+
+/// Slack's JSON for a command response or a `response_url` post.
+pub fn reply_json(r: &crate::command::Reply) -> serde_json::Value {
+    serde_json::json!({
+        "response_type": if r.in_channel { "in_channel" } else { "ephemeral" },
+        "text": blocks::clip(&r.text, 3000),
+        "replace_original": false,
+    })
+}
 pub use notifier::SlackNotifier;
 pub use state::SlackLinks;

@@ -2,20 +2,19 @@
 //! `/ripple` and the buttons work without a public URL. Same handler as HTTP.
 
 use super::handler::{Handler, Invocation};
-use crate::app::App;
-use crate::config::{Secrets, SlackMode};
+use crate::command::Commands;
+use crate::config::{Secrets, SlackConfig, SlackMode};
 use slack_morphism::prelude::*;
 use std::sync::Arc;
 
 /// Runs Socket Mode when `slack.mode: socket`; returns at once otherwise (so it can be
 /// spawned unconditionally), and keeps running while the process lives.
-pub async fn run(app: Arc<App>) -> anyhow::Result<()> {
-    let Some(slack) = app
-        .config
-        .slack
-        .clone()
-        .filter(|s| s.mode == SlackMode::Socket)
-    else {
+pub async fn run(
+    slack: Option<SlackConfig>,
+    commands: Arc<dyn Commands>,
+    clock: Arc<dyn crate::clock::Clock>,
+) -> anyhow::Result<()> {
+    let Some(slack) = slack.filter(|s| s.mode == SlackMode::Socket) else {
         return Ok(());
     };
     let secrets = Secrets::from_env();
@@ -23,7 +22,9 @@ pub async fn run(app: Arc<App>) -> anyhow::Result<()> {
         tracing::error!("slack.mode is socket but SLACK_APP_TOKEN is not set: /ripple is off");
         return Ok(());
     };
-    let handler = Arc::new(Handler::from_env(app)?);
+    let mut handler = Handler::new(commands, secrets.slack_signing_secret.clone(), clock);
+    handler.deliver_after_change = true;
+    let handler = Arc::new(handler);
     let client = super::client::build_client(&slack.api_url)?;
     let callbacks = SlackSocketModeListenerCallbacks::new()
         .with_command_events(on_command)

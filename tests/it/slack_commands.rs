@@ -9,6 +9,8 @@ use std::sync::Arc;
 struct Server {
     url: String,
     http: reqwest::Client,
+    /// The app the handler serves; a test swaps it as a reload does.
+    live: Arc<ripple::app::live::Live>,
 }
 
 async fn serve(sl: &Sl) -> Server {
@@ -20,10 +22,11 @@ async fn serve(sl: &Sl) -> Server {
             .unwrap();
     let notifiers = sl.demo.app.notifiers.clone();
     app.set_notifiers(notifiers);
-    let app = Arc::new(app);
     let slack: Arc<SlackNotifier> = Arc::new(sl.notifier());
+    app.set_slack(slack);
+    let live = ripple::app::live::Live::new(app);
     let secret = secrets().slack_signing_secret;
-    let handler = Arc::new(Handler::new(app, Some(slack), secret));
+    let handler = Arc::new(Handler::new(live.clone(), secret, clock));
     let router = ripple::server::slack_router(handler);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -31,6 +34,7 @@ async fn serve(sl: &Sl) -> Server {
     Server {
         url,
         http: reqwest::Client::new(),
+        live,
     }
 }
 
@@ -230,4 +234,36 @@ async fn reminders_stop_while_acknowledged() {
         "acknowledged: no reminder in its thread"
     );
     assert_eq!(replies.len(), 2, "the other two incidents are reminded");
+}
+
+#[tokio::test]
+async fn commands_follow_a_reload_without_a_restart() {
+    let sl = Sl::new().await;
+    sl.run().await;
+    let srv = serve(&sl).await;
+    let r = command(&sl, &srv, "run fresh_monitor", 1).await;
+    assert!(r.starts_with("[ephemeral] Working on"), "{r}");
+    let later = sl.fake.wait_responses(1).await;
+    assert_eq!(
+        later[0]["text"].as_str().unwrap(),
+        "No monitor `fresh_monitor`."
+    );
+    // A reload adds the monitor: the very next command sees it.
+    let dir = tempfile::tempdir().unwrap();
+    for f in std::fs::read_dir(super::support::repo().join("rules")).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, dir.path().join(f.file_name().unwrap())).unwrap();
+    }
+    let rule = "monitors:\n  - id: fresh_monitor\n    team: finance\n    description: Added by a reload.\n    schedule: { cron: \"*/5 * * * *\", timezone: UTC }\n    owners: [mika]\n    sql: SELECT 1 FROM finance.payments WHERE 1 = 0\n";
+    std::fs::write(dir.path().join("fresh.yaml"), rule).unwrap();
+    let app = srv.live.app();
+    let rules = ripple::rules::load_dir(dir.path(), &app.config);
+    assert!(rules.problems.is_empty(), "{:?}", rules.problems);
+    srv.live.replace(app.with_rules(rules));
+    command(&sl, &srv, "run fresh_monitor", 2).await;
+    let later = sl.fake.wait_responses(2).await;
+    assert_eq!(
+        later[1]["text"].as_str().unwrap(),
+        "Ran `fresh_monitor`: passing"
+    );
 }

@@ -1,96 +1,66 @@
-//! Running a parsed `/ripple` command against the app, and the words of the reply.
+//! `App::execute`: a parsed `/ripple` command run against the app, and the words of
+//! the reply. Front ends (Slack over HTTP or Socket Mode) only parse and carry.
 //!
 //! Mistakes that only show once the app is consulted (an unknown monitor, team or
 //! table) get the same treatment as parse errors: an ephemeral reply with a
-//! did-you-mean.
+//! did-you-mean. Our own failures become a logged apology with an id.
 
-use super::SlackNotifier;
-use super::command::{Command, Direction};
-use crate::app::App;
+use super::App;
+use crate::command::{Command, Direction, Reply, UserError, help};
 use crate::diag::did_you_mean;
 use std::fmt::Write;
-
-/// What `/ripple` answers; `in_channel` replies are seen by everybody in the channel.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
-    pub text: String,
-    pub in_channel: bool,
-}
-
-impl Reply {
-    pub fn ephemeral(text: impl Into<String>) -> Reply {
-        Reply {
-            text: text.into(),
-            in_channel: false,
-        }
-    }
-
-    pub fn in_channel(text: impl Into<String>) -> Reply {
-        Reply {
-            text: text.into(),
-            in_channel: true,
-        }
-    }
-
-    /// Slack's JSON for a command response or a `response_url` post.
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "response_type": if self.in_channel { "in_channel" } else { "ephemeral" },
-            "text": super::blocks::clip(&self.text, 3000),
-            "replace_original": false,
-        })
-    }
-}
 
 /// Lines shown by `lineage` before summarising.
 const LINEAGE_SHOWN: usize = 40;
 
-/// Runs `cmd` for Slack user `user` (an id, shown as a mention).
-pub async fn execute(app: &App, slack: Option<&SlackNotifier>, cmd: Command, user: &str) -> Reply {
-    let who = format!("<@{user}>");
-    let result = match cmd {
-        Command::Help => Ok(Reply::ephemeral(super::command::help())),
-        Command::Status { team } => status(app, team.as_deref()).await,
-        Command::Impact { table } => impact(app, &table).await,
-        Command::Lineage { direction, table } => lineage(app, direction, &table).await,
-        Command::Run { monitor } => run(app, &monitor).await,
-        Command::Ack { incident } => app.ack(incident, &who).await.map(|i| {
-            Reply::in_channel(format!(
-                ":eyes: Incident #{} (`{}`) acknowledged by {who}; reminders are paused.",
-                i.id, i.monitor_id
-            ))
-        }),
-        Command::Silence {
-            monitor,
-            duration,
-            reason,
-        } => silence(app, &monitor, duration, &reason, &who).await,
-        Command::Resolve { incident, note } => {
-            app.resolve_incident(incident, &who, &note).await.map(|i| {
-                let note = if note.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {note}")
-                };
+impl App {
+    /// Runs `cmd` for `who` (as messages name the person, e.g. a Slack mention).
+    pub async fn execute(&self, cmd: Command, who: &str) -> Result<Reply, UserError> {
+        let result = match cmd {
+            Command::Help => Ok(Reply::ephemeral(help())),
+            Command::Status { team } => status(self, team.as_deref()).await,
+            Command::Impact { table } => impact(self, &table).await,
+            Command::Lineage { direction, table } => lineage(self, direction, &table).await,
+            Command::Run { monitor } => run(self, &monitor).await,
+            Command::Ack { incident } => self.ack(incident, who).await.map(|i| {
                 Reply::in_channel(format!(
-                    ":white_check_mark: Incident #{} (`{}`) resolved by {who}{note}",
+                    ":eyes: Incident #{} (`{}`) acknowledged by {who}; reminders are paused.",
                     i.id, i.monitor_id
                 ))
-            })
-        }
-        Command::Incident { incident } => escalate(slack, incident).await,
-    };
-    result.unwrap_or_else(|e| mistake_or_failure(&e))
+            }),
+            Command::Silence {
+                monitor,
+                duration,
+                reason,
+            } => silence(self, &monitor, duration, &reason, who).await,
+            Command::Resolve { incident, note } => {
+                self.resolve_incident(incident, who, &note).await.map(|i| {
+                    let note = if note.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {note}")
+                    };
+                    Reply::in_channel(format!(
+                        ":white_check_mark: Incident #{} (`{}`) resolved by {who}{note}",
+                        i.id, i.monitor_id
+                    ))
+                })
+            }
+            Command::Incident { incident } => escalate(self, incident).await,
+        };
+        result.map_err(|e| mistake_or_failure(&e))
+    }
 }
 
-/// Known mistakes are the person's to fix; anything else is ours, logged.
-fn mistake_or_failure(e: &anyhow::Error) -> Reply {
-    let known = e.downcast_ref::<crate::app::SilenceError>().is_some()
-        || e.downcast_ref::<crate::app::IncidentError>().is_some();
-    if !known {
-        tracing::error!(error = %format!("{e:#}"), "slash command failed");
+/// Known mistakes are the person's to fix; anything else is ours, logged with an id.
+fn mistake_or_failure(e: &anyhow::Error) -> UserError {
+    let known = e.downcast_ref::<super::SilenceError>().is_some()
+        || e.downcast_ref::<super::IncidentError>().is_some();
+    if known {
+        UserError(format!(":warning: {e}"))
+    } else {
+        UserError::internal(e)
     }
-    Reply::ephemeral(format!(":warning: {e}"))
 }
 
 async fn status(app: &App, team: Option<&str>) -> anyhow::Result<Reply> {
@@ -245,8 +215,8 @@ async fn silence(
     )))
 }
 
-async fn escalate(slack: Option<&SlackNotifier>, incident: i64) -> anyhow::Result<Reply> {
-    let Some(slack) = slack else {
+async fn escalate(app: &App, incident: i64) -> anyhow::Result<Reply> {
+    let Some(slack) = app.slack.as_deref() else {
         return Ok(Reply::ephemeral(
             "Slack is not configured (no `slack:` section or no SLACK_BOT_TOKEN): no channel can be made.",
         ));

@@ -1,11 +1,12 @@
 //! Digests in the app: gather what is open, build and render, send through the sink,
 //! remember the slot and the message. Catch-up and "all-clear edited in place" live
-//! here because they need the store; the rules for both are in `digest::schedule`.
+//! here because they need the store; the rules for both are in `calendar`.
 
 use super::App;
+use crate::calendar as schedule;
 use crate::config::Config;
 use crate::digest::sink::{ConsoleSink, DigestSink};
-use crate::digest::{self, Candidate, Digest, DigestConfig, ItemKind, schedule};
+use crate::digest::{self, Candidate, Digest, DigestConfig, ItemKind};
 use crate::github::state::LinkState;
 use crate::store::DigestSend;
 use chrono::{DateTime, Utc};

@@ -7,7 +7,7 @@
 mod parse;
 mod reply;
 
-pub use parse::{Command, Direction, SUBCOMMANDS, Usage, help, parse};
+pub use parse::{Command, Direction, help, parse};
 pub use reply::{Reply, UserError};
 
 use async_trait::async_trait;

@@ -5,18 +5,24 @@
 //! disable a feature). Secrets are never read from this file: they come from the
 //! environment through [`Secrets`], whose `Debug` output is redacted.
 
+mod dialect;
 mod digest;
 mod impact;
 mod integrations;
+mod lineage;
 mod secrets;
 mod sections;
 mod serve;
 mod severity;
 mod validate;
 
+pub use dialect::{Dialect, UnknownDialect};
 pub use digest::{DigestConfig, DigestFilter};
 pub use impact::{ImpactConfig, Weights};
 pub use integrations::{EscalatePolicy, GithubConfig, OnRecovery, SlackConfig, SlackMode};
+pub use lineage::{
+    DEFAULT_MAX_FILE_BYTES, JobsSource, SourceConfig, SourcesConfig, SqlFilesSource, ViewsSource,
+};
 pub use secrets::{Secret, Secrets};
 pub use sections::{
     BigqueryCredentials, Defaults, NotifyConfig, StateConfig, Synchronous, TeamConfig,
@@ -54,7 +60,7 @@ pub struct Config {
     pub impact: ImpactConfig,
     /// Lineage sources (SQL files, views, job history); absent = no lineage.
     #[serde(default)]
-    pub lineage: Option<crate::lineage::SourcesConfig>,
+    pub lineage: Option<SourcesConfig>,
     /// `ripple serve`: jitter, rule reload, heartbeat, shutdown.
     #[serde(default)]
     pub serve: ServeConfig,

@@ -1,14 +1,13 @@
 //! Digests: a scheduled reminder of what is still open, grouped by team and severity.
 //!
 //! Pure: [`build`] turns candidates (open incidents, open GitHub issues) into a neutral
-//! [`Digest`]; `render` turns it into text; `schedule` says when slots fall. Sending,
+//! [`Digest`]; `render` turns it into text; `crate::calendar` says when slots fall. Sending,
 //! catch-up and "edit the all-clear in place" are sequenced by `app::digests` through
 //! a [`sink::DigestSink`], so Slack plugs in as one more sink.
 
 pub mod render;
 pub mod sink;
 
-pub use crate::calendar as schedule;
 use crate::config::Severity;
 pub use crate::config::{DigestConfig, DigestFilter};
 use chrono::{DateTime, Duration, Utc};

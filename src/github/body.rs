@@ -7,7 +7,7 @@
 //! idempotent. The status section sits between two markers so updates can rewrite it
 //! without touching anything people may have edited around it.
 
-use super::impact::{self, Impact};
+use crate::impact::ImpactReport;
 use crate::incident::fingerprint;
 use crate::monitor::Outcome;
 use crate::notify::Notification;
@@ -91,7 +91,7 @@ pub struct Unassigned {
 pub struct IssueContext<'a> {
     pub slack_channel: Option<&'a str>,
     pub unassigned: &'a [Unassigned],
-    pub impact: Option<&'a Impact>,
+    pub impact: Option<&'a ImpactReport>,
 }
 
 /// The issue body: status, what failed and how, SQL, impact, assignment notes, links,
@@ -104,7 +104,10 @@ pub fn issue_body(n: &Notification, ctx: &IssueContext) -> String {
     what_failed(&mut out, n);
     let _ = writeln!(out, "\n## Monitor SQL\n\n{}", fenced("sql", n.sql.trim()));
     let _ = writeln!(out, "\n## Impact\n");
-    impact::render(&mut out, ctx.impact);
+    match ctx.impact {
+        Some(report) => out.push_str(&crate::impact::render::markdown(report)),
+        None => out.push_str("_Impact analysis is not available for this incident._\n"),
+    }
     assignment_notes(&mut out, ctx.unassigned);
     links(&mut out, n, ctx);
     let _ = write!(
@@ -335,10 +338,9 @@ fn human(d: chrono::Duration) -> String {
 
 /// What the console shows in place of the issue when GitHub is not configured.
 pub fn preview(n: &Notification, repo: Option<&str>, slack_channel: Option<&str>) -> String {
-    let impact = n.impact.as_ref().map(Impact::from);
     let ctx = IssueContext {
         slack_channel,
-        impact: impact.as_ref(),
+        impact: n.impact.as_ref(),
         ..Default::default()
     };
     let mut out = String::new();

@@ -7,7 +7,7 @@
 //!   secondary limits, 5xx back-off).
 //! - [`issues`]: repository operations (labels, assignee checks, find by marker, create,
 //!   edit, comment).
-//! - [`body`] and [`impact`]: pure Markdown rendering.
+//! - [`body`]: pure Markdown rendering (the impact section is `impact::render::markdown`).
 //! - [`state`]: the incident → issue link and comment intents in the store.
 //! - [`notifier`]: the `github` destination of the outbox; `open` finds, reopens or
 //!   creates an incident's issue.
@@ -20,7 +20,6 @@
 pub mod body;
 pub mod client;
 pub mod error;
-pub mod impact;
 pub mod issues;
 pub mod notifier;
 mod open;

@@ -150,12 +150,11 @@ impl GithubNotifier {
             .await?;
         let (assignees, mut unassigned) = self.check_assignees(n, team).await?;
         let title = body::title(n);
-        let impact = n.impact.as_ref().map(super::impact::Impact::from);
         let render = |unassigned: &[Unassigned]| {
             let ctx = IssueContext {
                 slack_channel: team.slack_channel.as_deref(),
                 unassigned,
-                impact: impact.as_ref(),
+                impact: n.impact.as_ref(),
             };
             body::issue_body(n, &ctx)
         };

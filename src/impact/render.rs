@@ -96,33 +96,51 @@ fn who(p: &super::Recipient) -> String {
     }
 }
 
-/// A Markdown section: a ranked table and the people to notify.
+/// The Markdown section that both the GitHub issue and `ripple impact --format markdown`
+/// show: the headline, the ranked table, the people to notify (plain names: a Slack id
+/// means nothing on GitHub) and a Mermaid diagram of the paths, which GitHub draws.
 pub fn markdown(r: &ImpactReport) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "**{}**\n", headline(r));
-    if !r.impacted.is_empty() {
+    let _ = writeln!(out, "**{}**\n", cell(&headline(r)));
+    if r.impacted.is_empty() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "| # | table | depth | score | reads | users | top consumers |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+    for (i, t) in r.impacted.iter().enumerate() {
         let _ = writeln!(
             out,
-            "| # | table | depth | score | reads | users | top consumers |"
+            "| {} | `{}` | {} | {:.3} | {} | {} | {} |",
+            i + 1,
+            cell(&t.table),
+            t.depth,
+            t.score,
+            t.reads,
+            t.users,
+            cell(&consumers(t))
         );
-        let _ = writeln!(out, "|---|---|---|---|---|---|---|");
-        for (i, t) in r.impacted.iter().enumerate() {
+    }
+    let people: Vec<&str> = r.notify.iter().map(|p| p.user.as_str()).collect();
+    match people.len() {
+        0 => out.push_str("\n**People to notify:** none found in the usage window\n"),
+        n => {
             let _ = writeln!(
                 out,
-                "| {} | `{}` | {} | {:.3} | {} | {} | {} |",
-                i + 1,
-                t.table,
-                t.depth,
-                t.score,
-                t.reads,
-                t.users,
-                consumers(t)
+                "\n**People to notify ({n}):** {}",
+                cell(&people.join(", "))
             );
         }
-        out.push('\n');
     }
-    notify_line(&mut out, r);
+    let _ = write!(out, "\n**Lineage**\n\n```mermaid\n{}```\n", mermaid(r));
     out
+}
+
+/// Table cells and one-line Markdown cannot hold `|` or newlines.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
 }
 
 /// A Mermaid flowchart of the paths from the broken tables to the ranked ones.
@@ -135,13 +153,25 @@ pub fn mermaid(r: &ImpactReport) -> String {
     }
     let mut out = String::from("flowchart LR\n");
     for b in &r.broken {
-        let _ = writeln!(out, "  {}[\"{b}\"]:::broken", node_id(b));
+        let _ = writeln!(out, "  {}[\"{}\"]:::broken", node_id(b), label(b));
     }
     for (a, b) in &edges {
-        let _ = writeln!(out, "  {}[\"{a}\"] --> {}[\"{b}\"]", node_id(a), node_id(b));
+        let _ = writeln!(
+            out,
+            "  {}[\"{}\"] --> {}[\"{}\"]",
+            node_id(a),
+            label(a),
+            node_id(b),
+            label(b)
+        );
     }
     out.push_str("  classDef broken fill:#fdd,stroke:#c00\n");
     out
+}
+
+/// A quoted Mermaid label cannot hold a double quote.
+fn label(table: &str) -> String {
+    table.replace('"', "'")
 }
 
 /// Mermaid ids must be plain words.
@@ -155,4 +185,66 @@ fn node_id(table: &str) -> String {
 /// Pretty JSON, for `--format json` and machines.
 pub fn json(r: &ImpactReport) -> String {
     serde_json::to_string_pretty(r).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::impact::Recipient;
+    use crate::impact::usage::Consumer;
+
+    fn report() -> ImpactReport {
+        ImpactReport {
+            broken: vec!["shop.orders".into()],
+            total_downstream: 2,
+            impacted: vec![ImpactedTable {
+                table: "marts.daily|revenue".into(),
+                depth: 1,
+                score: 0.9,
+                reads: 40,
+                users: 12,
+                active_days: 7,
+                last_read: None,
+                top_consumers: vec![Consumer {
+                    user: "ana@acme.test".into(),
+                    jobs: 30,
+                }],
+                path: vec!["shop.orders".into(), "marts.daily|revenue".into()],
+            }],
+            notify: vec![Recipient {
+                user: "ana@acme.test".into(),
+                jobs: 30,
+                tables: vec!["marts.daily|revenue".into()],
+                slack_user: Some("U1".into()),
+            }],
+            usage_refreshed_at: None,
+        }
+    }
+
+    #[test]
+    fn markdown_has_ranking_plain_people_and_the_diagram() {
+        assert_eq!(
+            markdown(&report()),
+            "**Impact of a break in shop.orders: 2 downstream tables (top 1 shown)**\n\n\
+             | # | table | depth | score | reads | users | top consumers |\n\
+             |---|---|---|---|---|---|---|\n\
+             | 1 | `marts.daily\\|revenue` | 1 | 0.900 | 40 | 12 | ana@acme.test (30), +9 more |\n\
+             \n**People to notify (1):** ana@acme.test\n\
+             \n**Lineage**\n\n```mermaid\nflowchart LR\n  \
+             shop_orders[\"shop.orders\"]:::broken\n  \
+             shop_orders[\"shop.orders\"] --> marts_daily_revenue[\"marts.daily|revenue\"]\n  \
+             classDef broken fill:#fdd,stroke:#c00\n```\n"
+        );
+    }
+
+    #[test]
+    fn markdown_of_nothing_downstream_is_the_headline_alone() {
+        let mut r = report();
+        r.impacted.clear();
+        r.total_downstream = 0;
+        assert_eq!(
+            markdown(&r),
+            "**Impact of a break in shop.orders: nothing downstream is known (no lineage below it)**\n\n"
+        );
+    }
 }

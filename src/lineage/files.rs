@@ -25,9 +25,9 @@ use rayon::prelude::*;
 
 use super::{ExtractOptions, Extraction, Problem, ProblemKind, extract};
 
-/// Files above this size are not read (5 MiB): SQL this large is generated
-/// data, not a model, and sqlparser's AST would cost far more than the text.
-pub const DEFAULT_MAX_FILE_BYTES: u64 = 5 * 1024 * 1024;
+// Files above this size are not read (5 MiB): SQL this large is generated data, not a
+// model, and sqlparser's AST would cost far more than the text.
+pub use crate::config::DEFAULT_MAX_FILE_BYTES;
 
 /// One SQL file listed for reading, or a path that was skipped and why.
 #[derive(Debug, Clone, PartialEq, Eq)]

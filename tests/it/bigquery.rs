@@ -2,7 +2,7 @@
 //! `./scripts/test` installs, starts on a free loopback port and stops afterwards. Without
 //! it these tests fail, saying so: they never pass silently.
 
-use super::support::{Demo, repo, t0};
+use super::support::{Harness, repo, t0};
 use ripple::app::App;
 use ripple::clock::{ManualClock, SystemClock};
 use ripple::config::Config;
@@ -203,7 +203,7 @@ async fn the_demo_rules_give_the_sqlite_outcomes_where_the_sql_is_portable() {
         .unwrap();
     app.set_notifiers(vec![Arc::new(ConsoleNotifier::buffer().0)]);
     let on_bigquery = outcomes(&app.run_once().await.unwrap());
-    let sqlite = Demo::new().await;
+    let sqlite = Harness::new().await;
     let on_sqlite = outcomes(&sqlite.app.run_once().await.unwrap());
     assert_eq!(on_bigquery.len(), 13);
     for (id, (label, summary)) in &on_sqlite {

@@ -1,6 +1,6 @@
 //! The demo's incident lifecycle: open, stay quiet, remind, resolve, survive restarts.
 
-use super::support::{Demo, decision, repo};
+use super::support::{Harness, decision, repo};
 use chrono::Duration;
 use ripple::incident::{Condition, Decision, UpdateReason};
 
@@ -16,7 +16,7 @@ fn outcomes(s: &ripple::app::RunSummary) -> Vec<(String, &'static str)> {
 
 #[tokio::test]
 async fn the_demo_fails_in_three_different_ways() {
-    let demo = Demo::new().await;
+    let demo = Harness::new().await;
     let s = demo.app.run_once().await.unwrap();
     let failing: Vec<_> = outcomes(&s)
         .into_iter()
@@ -41,7 +41,7 @@ async fn the_demo_fails_in_three_different_ways() {
 
 #[tokio::test]
 async fn a_second_run_opens_nothing_and_says_nothing() {
-    let demo = Demo::new().await;
+    let demo = Harness::new().await;
     demo.app.run_once().await.unwrap();
     demo.take_console();
     demo.clock.advance(Duration::minutes(30));
@@ -58,7 +58,7 @@ async fn a_second_run_opens_nothing_and_says_nothing() {
 
 #[tokio::test]
 async fn a_restart_never_duplicates_an_incident() {
-    let mut demo = Demo::new().await;
+    let mut demo = Harness::new().await;
     demo.app.run_once().await.unwrap();
     let before = demo.app.store.incidents(true).await.unwrap();
     demo.restart().await;
@@ -72,7 +72,7 @@ async fn a_restart_never_duplicates_an_incident() {
 
 #[tokio::test]
 async fn still_failing_after_the_repeat_interval_reminds_once() {
-    let demo = Demo::new().await;
+    let demo = Harness::new().await;
     demo.app.run_once().await.unwrap();
     demo.take_console();
     demo.clock.advance(Duration::hours(4));
@@ -99,7 +99,7 @@ async fn still_failing_after_the_repeat_interval_reminds_once() {
 
 #[tokio::test]
 async fn fixing_the_data_resolves_and_a_relapse_opens_a_new_incident() {
-    let demo = Demo::new().await;
+    let demo = Harness::new().await;
     demo.app.run_once().await.unwrap();
     let first = demo
         .app
@@ -154,7 +154,7 @@ async fn fixing_the_data_resolves_and_a_relapse_opens_a_new_incident() {
 
 #[tokio::test]
 async fn a_change_of_condition_is_announced() {
-    let demo = Demo::new().await;
+    let demo = Harness::new().await;
     demo.app.run_once().await.unwrap();
     demo.take_console();
     // Upstream drops the column the monitor reads: failing becomes erroring.

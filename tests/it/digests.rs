@@ -1,7 +1,7 @@
 //! Digests: catch-up after downtime, the all-clear edited in place, `--now` from the
 //! command line.
 
-use super::support::{Demo, config_text, repo, seed};
+use super::support::{Harness, config_text, repo, seed};
 use chrono::{DateTime, Duration, Utc};
 use ripple::digest::sink::ConsoleSink;
 use std::sync::{Arc, Mutex};
@@ -12,7 +12,7 @@ fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().to_utc()
 }
 
-fn with_sink(demo: &mut Demo) -> Arc<Mutex<Vec<u8>>> {
+fn with_sink(demo: &mut Harness) -> Arc<Mutex<Vec<u8>>> {
     let (sink, buf) = ConsoleSink::buffer();
     demo.app.set_digest_sink(Arc::new(sink));
     buf
@@ -24,7 +24,7 @@ fn take(buf: &Arc<Mutex<Vec<u8>>>) -> String {
 
 #[tokio::test]
 async fn a_slot_missed_while_down_is_sent_once_on_start() {
-    let mut demo = Demo::with_config(DIGEST).await;
+    let mut demo = Harness::with_config(DIGEST).await;
     let buf = with_sink(&mut demo);
     demo.app.run_once().await.unwrap();
     // Ripple knows the digest from 00:00; nothing due yet.
@@ -59,7 +59,7 @@ async fn a_slot_missed_while_down_is_sent_once_on_start() {
 
 #[tokio::test]
 async fn an_all_clear_is_edited_in_place_not_posted_again() {
-    let mut demo = Demo::with_config(DIGEST).await;
+    let mut demo = Harness::with_config(DIGEST).await;
     let buf = with_sink(&mut demo);
     let cfg = demo.app.digest_config("morning").unwrap().clone();
     let slot = |h: i64| Some(t("2026-11-20T09:00:00Z") + Duration::hours(h));

@@ -133,6 +133,26 @@ impl FakeGithub {
     }
 }
 
+impl Drop for FakeGithub {
+    /// A test that let Ripple write something it never looked at fails: "nothing
+    /// unexpected was sent" is part of every GitHub test.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let log = std::mem::take(&mut self.world.lock().unwrap().log);
+        let left: Vec<String> = log
+            .iter()
+            .filter(|r| r.method != "GET")
+            .map(|r| format!("{} {} → {}", r.method, r.path, r.status))
+            .collect();
+        assert!(
+            left.is_empty(),
+            "the fake GitHub received writes no assertion looked at (assert them with take_log()):\n{left:#?}"
+        );
+    }
+}
+
 impl World {
     fn fault_for(&mut self, method: &str, path: &str) -> Option<Fault> {
         let f = self

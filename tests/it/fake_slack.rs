@@ -2,7 +2,9 @@
 //!
 //! It keeps channels (archived ones keep their names taken), members, user groups,
 //! users by e-mail, messages with threads, edits and metadata; answers with Slack's JSON
-//! shapes (HTTP 200 with `ok: false` for errors); logs every call; and injects faults
+//! shapes (HTTP 200 with `ok: false` for errors); logs every call, and keeps a ledger of
+//! every applied write ([`Sent`]) that a test must take and assert before the fake is
+//! dropped ("nothing unexpected was sent"); and injects faults
 //! into matching methods: 429 with `Retry-After`, an `ok: false` error, a 5xx, or "apply,
 //! then answer 502" (the write happened, the client never heard). It also serves
 //! `/respond/{n}`, a `response_url` that records what Ripple answered.
@@ -50,6 +52,35 @@ pub struct Msg {
     pub edits: usize,
 }
 
+/// One change Ripple made in the workspace that people see: a channel created, people
+/// invited, a purpose or topic set, a message posted or edited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub method: String,
+    /// The channel id (its name for `conversations.create`).
+    pub channel: String,
+    /// The message text, the purpose or topic, or the invited users joined by `,`.
+    pub text: String,
+    pub thread_ts: Option<String>,
+}
+
+impl Sent {
+    /// `chat.postMessage` and the like: for a short assertion on the methods alone.
+    pub fn methods(sent: &[Sent]) -> Vec<&str> {
+        sent.iter().map(|s| s.method.as_str()).collect()
+    }
+}
+
+/// The methods that change what people see.
+const WRITES: &[&str] = &[
+    "conversations.create",
+    "conversations.invite",
+    "conversations.setPurpose",
+    "conversations.setTopic",
+    "chat.postMessage",
+    "chat.update",
+];
+
 #[derive(Default)]
 pub struct World {
     pub channels: Vec<Channel>,
@@ -58,6 +89,8 @@ pub struct World {
     pub messages: Vec<Msg>,
     /// (method, ok)
     pub log: Vec<(String, bool)>,
+    /// What Ripple changed in the workspace, not yet looked at by the test.
+    pub sent: Vec<Sent>,
     pub responses: Vec<Value>,
     faults: Vec<(String, Fault, usize)>,
     next: u64,
@@ -108,9 +141,10 @@ impl FakeSlack {
         self.world().channels.clone()
     }
 
-    /// Calls of `method` so far.
-    pub fn calls(&self, method: &str) -> usize {
-        self.world().log.iter().filter(|(m, _)| m == method).count()
+    /// What Ripple changed since the last call, in order; the test asserts it, which
+    /// is how "nothing unexpected was sent" is checked at drop.
+    pub fn take_sent(&self) -> Vec<Sent> {
+        std::mem::take(&mut self.world().sent)
     }
 
     pub fn responses(&self) -> Vec<Value> {
@@ -231,11 +265,59 @@ async fn handle(
         _ => {}
     }
     let answer = serve(&mut w, &name, &args);
-    w.log.push((name, answer["ok"] == json!(true)));
+    let ok = answer["ok"] == json!(true);
+    if ok && WRITES.contains(&name.as_str()) {
+        let sent = sent(&name, &args, &answer);
+        w.sent.push(sent);
+    }
+    w.log.push((name, ok));
     if fault == Some(Fault::ApplyThenFail) {
         return (StatusCode::BAD_GATEWAY, "lost").into_response();
     }
     axum::Json(answer).into_response()
+}
+
+/// The ledger entry of an applied write, from its arguments and Slack's answer.
+fn sent(method: &str, a: &Value, answer: &Value) -> Sent {
+    let text = match method {
+        "conversations.invite" => match &a["users"] {
+            Value::Array(v) => v
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+            other => other.as_str().unwrap_or_default().to_string(),
+        },
+        "conversations.setPurpose" => s(a, "purpose").to_string(),
+        "conversations.setTopic" => s(a, "topic").to_string(),
+        _ => s(a, "text").to_string(),
+    };
+    let channel = match method {
+        "conversations.create" => s(a, "name").to_string(),
+        "chat.postMessage" => s(answer, "channel").to_string(),
+        _ => s(a, "channel").to_string(),
+    };
+    Sent {
+        method: method.to_string(),
+        channel,
+        text,
+        thread_ts: a["thread_ts"].as_str().map(String::from),
+    }
+}
+
+impl Drop for FakeSlack {
+    /// A test that let Ripple change something it never looked at fails: "nothing
+    /// unexpected was sent" is part of every Slack test.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let left = std::mem::take(&mut self.world.lock().unwrap().sent);
+        assert!(
+            left.is_empty(),
+            "the fake Slack received writes no assertion looked at (assert them with take_sent()):\n{left:#?}"
+        );
+    }
 }
 
 fn s<'a>(v: &'a Value, k: &str) -> &'a str {

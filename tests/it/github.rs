@@ -1,139 +1,113 @@
 //! GitHub issues end to end: the demo's incidents against a loopback fake GitHub,
 //! through the real octocrab client, on a manual clock.
 
-use super::fake_github::{FakeGithub, Fault, Issue, Req};
-use super::support::{self, Demo, repo};
-use chrono::Duration;
-use ripple::app::{App, RunSummary};
-use ripple::clock::Clock;
+use super::fake_github::{Fault, Issue, Req};
+use super::support::{self, Harness, repo};
+use ripple::app::App;
 use ripple::config::{Config, OnRecovery, Secrets};
 use ripple::console::ConsoleNotifier;
 use ripple::github::state::LinkState;
-use ripple::notify::Notifier;
-use ripple::notify::dispatch::{Delivered, deliver_due};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 const COMMERCE: &str = "acme/commerce";
 const FINANCE: &str = "acme/finance";
 const LOYALTY: &str = "acme/loyalty";
 
-/// The demo wired to a fake GitHub; `tweak` adjusts the config (kept for restarts).
-struct Gh {
-    demo: Demo,
-    fake: FakeGithub,
-    tweak: fn(&mut Config),
-    secrets: Secrets,
+async fn github() -> Harness {
+    Harness::options().github().start().await
 }
 
-fn token() -> Secrets {
-    Secrets::from_lookup(|k| (k == "GITHUB_TOKEN").then(|| "ghp_test".to_string()))
+/// The demo wired to a fake GitHub whose config `tweak` adjusts (kept for restarts).
+async fn github_with(tweak: fn(&mut Config)) -> Harness {
+    Harness::options().github().tweak(tweak).start().await
 }
 
-impl Gh {
-    async fn new() -> Gh {
-        Self::with(|_| {}, token()).await
-    }
+fn one_issue(h: &Harness, repo: &str) -> Issue {
+    let issues = h.github().issues(repo);
+    assert_eq!(issues.len(), 1, "{repo}: {issues:#?}");
+    issues.into_iter().next().unwrap()
+}
 
-    async fn with(tweak: fn(&mut Config), secrets: Secrets) -> Gh {
-        let fake = FakeGithub::start().await;
-        fake.repo(COMMERCE, &["hana"]);
-        fake.repo(FINANCE, &["mika", "louis"]);
-        fake.repo(LOYALTY, &["sora"]);
-        fake.repo("acme/analytics", &["yuki"]);
-        let mut gh = Gh {
-            demo: Demo::new().await,
-            fake,
-            tweak,
-            secrets,
-        };
-        gh.restart().await;
-        gh
-    }
-
-    fn config(&self) -> Config {
-        let extra = format!("github:\n  api_url: {}\n", self.fake.url);
-        let mut cfg = support::config(self.demo.dir.path(), &extra);
-        for t in &mut cfg.teams {
-            t.github_repo = Some(format!("acme/{}", t.name));
-            t.slack_channel = Some(format!("#data-{}", t.name));
-        }
-        (self.tweak)(&mut cfg);
-        cfg
-    }
-
-    /// A new process over the same state: only the GitHub notifier, as configured.
-    async fn restart(&mut self) {
-        let clock = Arc::new(self.demo.clock.clone());
-        let mut app = App::from_config_with_secrets(self.config(), clock, &self.secrets)
-            .await
-            .unwrap();
-        let github: Vec<Arc<dyn Notifier>> = app
-            .notifiers
-            .iter()
-            .filter(|n| n.destination() == "github")
-            .cloned()
+/// The writes of a log, `METHOD /path` with issue and comment numbers as `N`, counted:
+/// the whole of what Ripple changed on GitHub.
+fn writes(log: &[Req]) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for r in log.iter().filter(|r| r.method != "GET") {
+        let path: Vec<&str> = r
+            .path
+            .split('/')
+            .map(|p| if p.parse::<u64>().is_ok() { "N" } else { p })
             .collect();
-        assert_eq!(
-            github.len(),
-            1,
-            "github: configured means a GitHub notifier"
-        );
-        app.set_notifiers(github);
-        self.demo.app = app;
+        *out.entry(format!("{} {}", r.method, path.join("/")))
+            .or_default() += 1;
     }
+    out
+}
 
-    async fn run(&self) -> RunSummary {
-        self.demo.app.run_once().await.unwrap()
-    }
+fn map(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
 
-    async fn deliver(&self) -> Delivered {
-        let app = &self.demo.app;
-        deliver_due(&app.store, &app.notifiers, self.demo.clock.now())
-            .await
-            .unwrap()
+/// What the demo's first run writes on fresh repositories: four labels and one issue
+/// in each of the three failing teams' repositories.
+fn first_run() -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for repo in [COMMERCE, FINANCE, LOYALTY] {
+        out.insert(format!("POST /repos/{repo}/labels"), 4);
+        out.insert(format!("POST /repos/{repo}/issues"), 1);
     }
+    out
+}
 
-    fn later(&self, minutes: i64) {
-        self.demo.clock.advance(Duration::minutes(minutes));
-    }
+/// One comment on issue 1 of each repository, and its status rewritten.
+/// Days later the demo's orders are stale as well: `orders_fresh` opens an issue of its
+/// own, labels already in place.
+fn stale_after_days(gh: &Harness, expected: &mut BTreeMap<String, usize>) {
+    let issues = gh.github().issues(COMMERCE);
+    let stale = issues.last().unwrap();
+    assert!(
+        stale.title.starts_with("[ripple] commerce/orders_fresh:"),
+        "{}",
+        stale.title
+    );
+    expected.insert(format!("POST /repos/{COMMERCE}/issues"), 1);
+}
 
-    fn one_issue(&self, repo: &str) -> Issue {
-        let issues = self.fake.issues(repo);
-        assert_eq!(issues.len(), 1, "{repo}: {issues:#?}");
-        issues.into_iter().next().unwrap()
+fn comment_each(repos: &[&str]) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for repo in repos {
+        out.insert(format!("POST /repos/{repo}/issues/N/comments"), 1);
+        out.insert(format!("PATCH /repos/{repo}/issues/N"), 1);
     }
-
-    async fn incident_id(&self, monitor: &str) -> i64 {
-        let store = &self.demo.app.store;
-        store.open_incident_for(monitor).await.unwrap().unwrap().id
-    }
+    out
 }
 
 fn count(log: &[Req], method: &str, suffix: &str) -> usize {
     log.iter().filter(|r| r.is(method, suffix)).count()
 }
 
-fn break_loyalty(gh: &Gh, id: i64) {
-    gh.demo.warehouse_exec(
+fn break_loyalty(gh: &Harness, id: i64) {
+    gh.warehouse_exec(
         "loyalty",
         &format!("INSERT INTO point_grants VALUES ({id}, 1, {id}, 10, '2026-11-20')"),
     );
 }
 
-fn fix_loyalty(gh: &Gh) {
-    gh.demo
-        .warehouse_exec("loyalty", "DELETE FROM point_grants WHERE id >= 9001");
+fn fix_loyalty(gh: &Harness) {
+    gh.warehouse_exec("loyalty", "DELETE FROM point_grants WHERE id >= 9001");
 }
 
 #[tokio::test]
 async fn open_repeat_and_recover_make_one_issue_with_comments_only_when_due() {
-    let gh = Gh::new().await;
+    let gh = github().await;
     assert_eq!(gh.run().await.delivered.sent, 3);
     for repo in [COMMERCE, FINANCE, LOYALTY] {
-        let i = gh.one_issue(repo);
+        let i = one_issue(&gh, repo);
         assert!(i.open && i.comments.is_empty(), "{i:#?}");
     }
-    let log = gh.fake.take_log();
+    let log = gh.github().take_log();
+    assert_eq!(writes(&log), first_run());
     assert!(log.iter().all(|r| r.auth == "Bearer ghp_test"));
     assert!(
         log.iter().all(|r| r.status < 400 || r.status == 404),
@@ -144,15 +118,14 @@ async fn open_repeat_and_recover_make_one_issue_with_comments_only_when_due() {
     // Still failing, not yet due: GitHub hears nothing at all.
     gh.later(30);
     assert_eq!(gh.run().await.delivered.sent, 0);
-    assert!(gh.fake.take_log().is_empty());
+    assert!(gh.github().take_log().is_empty());
 
     // The repeat interval (4h) passes: one reminder comment per issue, status rewritten.
     gh.later(4 * 60);
     assert_eq!(gh.run().await.delivered.sent, 3);
-    let log = gh.fake.take_log();
-    assert_eq!(count(&log, "POST", "/comments"), 3);
-    assert_eq!(count(&log, "POST", "/issues"), 0);
-    let commerce = gh.one_issue(COMMERCE);
+    let log = gh.github().take_log();
+    assert_eq!(writes(&log), comment_each(&[COMMERCE, FINANCE, LOYALTY]));
+    let commerce = one_issue(&gh, COMMERCE);
     assert!(
         commerce.comments[0]
             .1
@@ -168,37 +141,35 @@ async fn open_repeat_and_recover_make_one_issue_with_comments_only_when_due() {
     fix_loyalty(&gh);
     gh.later(30);
     assert_eq!(gh.run().await.delivered.sent, 1);
-    let loyalty = gh.one_issue(LOYALTY);
+    assert_eq!(writes(&gh.github().take_log()), comment_each(&[LOYALTY]));
+    let loyalty = one_issue(&gh, LOYALTY);
     assert!(!loyalty.open);
     assert_eq!(loyalty.comments.len(), 2);
     assert!(loyalty.comments[1].1.contains("**Recovered**"));
     assert!(loyalty.comments[1].1.contains("Closing this issue."));
     assert!(loyalty.body.contains("**Status: resolved**"));
     for repo in [COMMERCE, FINANCE] {
-        let i = gh.one_issue(repo);
+        let i = one_issue(&gh, repo);
         assert!(i.open && i.comments.len() == 1, "{i:#?}");
     }
 }
 
 #[tokio::test]
 async fn labels_get_colours_and_unassignable_owners_are_named_not_failed() {
-    let gh = Gh::with(
-        |cfg| {
-            let gh = cfg.github.as_mut().unwrap();
-            gh.label_colours.insert("revenue".into(), "00aa00".into());
-        },
-        token(),
-    )
+    let gh = github_with(|cfg| {
+        let gh = cfg.github.as_mut().unwrap();
+        gh.label_colours.insert("revenue".into(), "00aa00".into());
+    })
     .await;
     gh.run().await;
-    let labels = gh.fake.labels(COMMERCE);
+    let labels = gh.github().labels(COMMERCE);
     let colour = |l: &str| labels.get(l).map(String::as_str);
     assert_eq!(colour("ripple"), Some("5319e7"));
     assert_eq!(colour("team:commerce"), Some("1d76db"));
     assert_eq!(colour("severity:high"), Some("d93f0b"));
     assert_eq!(colour("revenue"), Some("00aa00"), "configured colour");
 
-    let issue = gh.one_issue(COMMERCE);
+    let issue = one_issue(&gh, COMMERCE);
     assert_eq!(
         issue.title,
         "[ripple] commerce/orders_without_payment: 3 rows"
@@ -215,7 +186,7 @@ async fn labels_get_colours_and_unassignable_owners_are_named_not_failed() {
         "{}",
         issue.body
     );
-    let log = gh.fake.take_log();
+    let log = gh.github().take_log();
     let kenji = log
         .iter()
         .find(|r| r.is("GET", "/repos/acme/commerce/assignees/kenji"))
@@ -225,24 +196,29 @@ async fn labels_get_colours_and_unassignable_owners_are_named_not_failed() {
         log.iter().all(|r| r.status != 422),
         "checked first, never refused"
     );
-    assert_eq!(count(&log, "POST", "/repos/acme/commerce/labels"), 4);
+    assert_eq!(writes(&log), first_run());
 
     // Labels are created once per repository, not per issue.
     fix_loyalty(&gh);
     gh.later(30);
     gh.run().await;
+    assert_eq!(writes(&gh.github().take_log()), comment_each(&[LOYALTY]));
     break_loyalty(&gh, 9101);
     gh.later(3 * 24 * 60);
     gh.run().await;
-    assert_eq!(count(&gh.fake.take_log(), "POST", "/labels"), 0);
+    // A new issue for loyalty (beyond the reopen window), reminders for the others.
+    let mut expected = comment_each(&[COMMERCE, FINANCE]);
+    expected.insert(format!("POST /repos/{LOYALTY}/issues"), 1);
+    stale_after_days(&gh, &mut expected);
+    assert_eq!(writes(&gh.github().take_log()), expected);
 }
 
 #[tokio::test]
 async fn a_crash_between_create_and_record_still_yields_one_issue() {
-    let mut gh = Gh::new().await;
+    let mut gh = github().await;
     // GitHub creates the issue but the response never arrives (same as crashing before
     // the number is recorded): the intent stays in the store.
-    gh.fake.inject(
+    gh.github().inject(
         "POST",
         "/repos/acme/commerce/issues",
         Fault::ApplyThenFail,
@@ -250,24 +226,24 @@ async fn a_crash_between_create_and_record_still_yields_one_issue() {
     );
     let s = gh.run().await;
     assert_eq!((s.delivered.sent, s.delivered.failed), (2, 1));
-    let id = gh.incident_id("orders_without_payment").await;
-    let links = ripple::github::IssueLinks::new(gh.demo.app.store.clone());
+    let id = gh.incident("orders_without_payment").await;
+    let links = ripple::github::IssueLinks::new(gh.app.store.clone());
     let link = links.get(id).await.unwrap().unwrap();
     assert_eq!(link.state, LinkState::Creating);
-    assert_eq!(gh.fake.issues(COMMERCE).len(), 1);
+    assert_eq!(gh.github().issues(COMMERCE).len(), 1);
+    assert_eq!(writes(&gh.github().take_log()), first_run());
 
     gh.restart().await;
-    gh.fake.take_log();
     gh.later(1);
     assert_eq!(gh.deliver().await.sent, 1);
-    let log = gh.fake.take_log();
+    let log = gh.github().take_log();
     assert_eq!(
-        count(&log, "POST", "/issues"),
-        0,
+        writes(&log),
+        map(&[]),
         "reconciled, not recreated: {log:#?}"
     );
     assert_eq!(count(&log, "GET", "/repos/acme/commerce/issues"), 1);
-    let issue = gh.one_issue(COMMERCE);
+    let issue = one_issue(&gh, COMMERCE);
     assert!(
         issue.comments.is_empty(),
         "its own issue is adopted silently"
@@ -278,101 +254,131 @@ async fn a_crash_between_create_and_record_still_yields_one_issue() {
 
 #[tokio::test]
 async fn rate_limits_and_outages_delay_steps_but_never_lose_or_duplicate_them() {
-    let gh = Gh::new().await;
+    let gh = github().await;
     let limit = Fault::SecondaryRateLimit { retry_after: 600 };
-    gh.fake
+    gh.github()
         .inject("POST", "/repos/acme/commerce/issues", limit, 1);
     let s = gh.run().await;
     assert_eq!((s.delivered.sent, s.delivered.failed), (2, 1));
 
+    let refused: Vec<u16> = gh
+        .github()
+        .take_log()
+        .iter()
+        .filter(|r| r.is("POST", "/repos/acme/commerce/issues"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(refused, [403]);
+
     // Retry-After is 10 minutes: at 5 nothing is tried, at 11 it goes through.
-    gh.fake.take_log();
     gh.later(5);
     assert_eq!(gh.deliver().await.sent, 0);
-    assert!(gh.fake.take_log().is_empty());
+    assert!(gh.github().take_log().is_empty());
     gh.later(6);
     assert_eq!(gh.deliver().await.sent, 1);
-    gh.one_issue(COMMERCE);
+    let retried = map(&[("POST /repos/acme/commerce/issues", 1)]);
+    assert_eq!(writes(&gh.github().take_log()), retried);
+    one_issue(&gh, COMMERCE);
 
     // Reminders during an outage: two 503s and one lost response.
-    gh.fake.inject("POST", "/comments", Fault::Status(503), 2);
-    gh.fake.inject("POST", "/comments", Fault::ApplyThenFail, 1);
+    gh.github()
+        .inject("POST", "/comments", Fault::Status(503), 2);
+    gh.github()
+        .inject("POST", "/comments", Fault::ApplyThenFail, 1);
     gh.later(4 * 60);
     let s = gh.run().await;
     assert_eq!((s.delivered.sent, s.delivered.failed), (0, 3));
     gh.later(1);
     assert_eq!(gh.deliver().await.sent, 3);
     for repo in [COMMERCE, FINANCE, LOYALTY] {
-        let i = gh.one_issue(repo);
+        let i = one_issue(&gh, repo);
         assert_eq!(i.comments.len(), 1, "{repo}: {:#?}", i.comments);
     }
-    assert_eq!(gh.demo.app.store.pending_outbox().await.unwrap(), 0);
+    assert_eq!(gh.app.store.pending_outbox().await.unwrap(), 0);
+    // Each refused comment tried again once; the lost one found by its marker, not
+    // posted again; every status rewritten once.
+    let log = gh.github().take_log();
+    let mut expected = comment_each(&[COMMERCE, FINANCE, LOYALTY]);
+    for repo in [FINANCE, LOYALTY] {
+        expected.insert(format!("POST /repos/{repo}/issues/N/comments"), 2);
+    }
+    assert_eq!(writes(&log), expected, "{log:#?}");
 }
 
 #[tokio::test]
 async fn a_relapse_within_the_window_reopens_the_issue_and_a_later_one_opens_a_new_one() {
-    let gh = Gh::new().await;
+    let gh = github().await;
     gh.run().await;
+    assert_eq!(writes(&gh.github().take_log()), first_run());
     fix_loyalty(&gh);
     gh.later(30);
     gh.run().await;
-    assert!(!gh.one_issue(LOYALTY).open);
+    assert!(!one_issue(&gh, LOYALTY).open);
+    assert_eq!(writes(&gh.github().take_log()), comment_each(&[LOYALTY]));
 
     break_loyalty(&gh, 9101);
     gh.later(60);
     gh.run().await;
-    let issue = gh.one_issue(LOYALTY);
+    let issue = one_issue(&gh, LOYALTY);
     assert!(issue.open, "reopened within 24h");
     let last = &issue.comments.last().unwrap().1;
     assert!(last.contains("**Failing again** as incident #"), "{last}");
     assert!(last.contains("Reopened"), "{last}");
     assert!(issue.body.contains("**Status: failing**"));
+    assert_eq!(writes(&gh.github().take_log()), comment_each(&[LOYALTY]));
 
     fix_loyalty(&gh);
     gh.later(30);
     gh.run().await;
-    assert!(!gh.one_issue(LOYALTY).open);
+    assert!(!one_issue(&gh, LOYALTY).open);
+    assert_eq!(writes(&gh.github().take_log()), comment_each(&[LOYALTY]));
     gh.later(2 * 24 * 60);
     break_loyalty(&gh, 9102);
     gh.run().await;
-    let issues = gh.fake.issues(LOYALTY);
+    let issues = gh.github().issues(LOYALTY);
     assert_eq!(issues.len(), 2, "beyond the window: a new issue");
     assert!(!issues[0].open && issues[1].open);
+    let mut expected = comment_each(&[COMMERCE, FINANCE]);
+    expected.insert(format!("POST /repos/{LOYALTY}/issues"), 1);
+    stale_after_days(&gh, &mut expected);
+    assert_eq!(writes(&gh.github().take_log()), expected);
 }
 
 #[tokio::test]
 async fn a_team_can_keep_recovered_issues_open_and_a_relapse_lands_on_them() {
-    let gh = Gh::with(
-        |cfg| {
-            let t = cfg.teams.iter_mut().find(|t| t.name == "loyalty").unwrap();
-            t.github_on_recovery = Some(OnRecovery::Comment);
-        },
-        token(),
-    )
+    let gh = github_with(|cfg| {
+        let t = cfg.teams.iter_mut().find(|t| t.name == "loyalty").unwrap();
+        t.github_on_recovery = Some(OnRecovery::Comment);
+    })
     .await;
     gh.run().await;
+    assert_eq!(writes(&gh.github().take_log()), first_run());
     fix_loyalty(&gh);
     gh.later(30);
     gh.run().await;
-    let issue = gh.one_issue(LOYALTY);
+    let issue = one_issue(&gh, LOYALTY);
     assert!(issue.open);
     assert!(issue.comments[0].1.contains("Leaving the issue open"));
     assert!(issue.body.contains("**Status: resolved**"));
+    assert_eq!(writes(&gh.github().take_log()), comment_each(&[LOYALTY]));
 
     gh.later(3 * 24 * 60);
     break_loyalty(&gh, 9101);
     gh.run().await;
-    let issue = gh.one_issue(LOYALTY);
+    let issue = one_issue(&gh, LOYALTY);
     assert_eq!(issue.comments.len(), 2);
     assert!(issue.comments[1].1.contains("**Failing again**"));
     assert!(!issue.comments[1].1.contains("Reopened"));
+    let mut expected = comment_each(&[COMMERCE, FINANCE, LOYALTY]);
+    stale_after_days(&gh, &mut expected);
+    assert_eq!(writes(&gh.github().take_log()), expected);
 }
 
 #[tokio::test]
 async fn an_open_issue_the_store_forgot_is_found_by_its_marker() {
-    let gh = Gh::new().await;
+    let gh = github().await;
     // Left by an earlier deployment whose state database is gone.
-    gh.fake.world().repos.get_mut(COMMERCE).unwrap().issues.push(Issue {
+    gh.github().world().repos.get_mut(COMMERCE).unwrap().issues.push(Issue {
         number: 1,
         title: "[ripple] commerce/orders_without_payment: 2 rows".into(),
         body: "<!-- ripple:fingerprint=monitor:orders_without_payment -->\n<!-- ripple:incident=40 -->\nold"
@@ -382,7 +388,7 @@ async fn an_open_issue_the_store_forgot_is_found_by_its_marker() {
         ..Default::default()
     });
     gh.run().await;
-    let issue = gh.one_issue(COMMERCE);
+    let issue = one_issue(&gh, COMMERCE);
     assert_eq!(issue.comments.len(), 1);
     assert!(issue.comments[0].1.contains("**Failing again**"));
     assert!(
@@ -390,19 +396,25 @@ async fn an_open_issue_the_store_forgot_is_found_by_its_marker() {
             .body
             .starts_with("<!-- ripple:status -->\n**Status: failing**")
     );
+    // Adopting an issue writes no labels: it has them, or people removed them.
+    let mut expected = first_run();
+    expected.remove(&format!("POST /repos/{COMMERCE}/issues"));
+    expected.remove(&format!("POST /repos/{COMMERCE}/labels"));
+    expected.extend(comment_each(&[COMMERCE]));
+    assert_eq!(writes(&gh.github().take_log()), expected);
 }
 
 #[tokio::test]
 async fn a_422_despite_the_check_retries_without_assignees_and_says_so() {
-    let gh = Gh::new().await;
-    gh.fake.inject(
+    let gh = github().await;
+    gh.github().inject(
         "POST",
         "/repos/acme/commerce/issues",
         Fault::Unprocessable,
         1,
     );
     assert_eq!(gh.run().await.delivered.sent, 3);
-    let issue = gh.one_issue(COMMERCE);
+    let issue = one_issue(&gh, COMMERCE);
     assert!(issue.assignees.is_empty());
     assert!(
         issue
@@ -411,9 +423,11 @@ async fn a_422_despite_the_check_retries_without_assignees_and_says_so() {
         "{}",
         issue.body
     );
-    let creates: Vec<(u16, serde_json::Value)> = gh
-        .fake
-        .take_log()
+    let log = gh.github().take_log();
+    let mut expected = first_run();
+    expected.insert(format!("POST /repos/{COMMERCE}/issues"), 2);
+    assert_eq!(writes(&log), expected);
+    let creates: Vec<(u16, serde_json::Value)> = log
         .into_iter()
         .filter(|r| r.is("POST", "/repos/acme/commerce/issues"))
         .map(|r| (r.status, r.body["assignees"].clone()))
@@ -427,10 +441,10 @@ async fn a_422_despite_the_check_retries_without_assignees_and_says_so() {
 
 #[tokio::test]
 async fn the_issue_body_for_the_demos_failing_monitor() {
-    let gh = Gh::new().await;
+    let gh = github().await;
     gh.run().await;
-    let body = gh
-        .one_issue(COMMERCE)
+    assert_eq!(writes(&gh.github().take_log()), first_run());
+    let body = one_issue(&gh, COMMERCE)
         .body
         .replace(&repo().display().to_string(), "<repo>");
     insta::assert_snapshot!("github_issue_body_orders_without_payment", body);
@@ -445,9 +459,12 @@ async fn a_github_app_authenticates_with_installation_tokens() {
         "GITHUB_APP_INSTALLATION_ID" => Some("42".into()),
         _ => None,
     });
-    let gh = Gh::with(|_| {}, secrets).await;
+    let gh = Harness::options().github().secrets(secrets).start().await;
     assert_eq!(gh.run().await.delivered.sent, 3);
-    let log = gh.fake.take_log();
+    let log = gh.github().take_log();
+    let mut expected = first_run();
+    expected.insert("POST /app/installations/N/access_tokens".into(), 1);
+    assert_eq!(writes(&log), expected);
     let mint = &log[0];
     assert!(
         mint.is("POST", "/app/installations/42/access_tokens"),
@@ -460,12 +477,12 @@ async fn a_github_app_authenticates_with_installation_tokens() {
         1,
         "the token is reused"
     );
-    gh.one_issue(COMMERCE);
+    one_issue(&gh, COMMERCE);
 }
 
 #[tokio::test]
 async fn github_configured_without_credentials_is_a_startup_error_naming_the_variables() {
-    let demo = Demo::new().await;
+    let demo = Harness::new().await;
     let cfg = support::config(demo.dir.path(), "github:\n  api_url: http://127.0.0.1:9\n");
     let err = App::from_config_with_secrets(cfg, Arc::new(demo.clock.clone()), &Secrets::default())
         .await
@@ -484,7 +501,7 @@ async fn github_configured_without_credentials_is_a_startup_error_naming_the_var
 
 #[tokio::test]
 async fn without_github_the_console_shows_the_issue_it_would_open() {
-    let mut demo = Demo::new().await;
+    let mut demo = Harness::new().await;
     let mut teams = demo.app.config.teams.clone();
     teams[0].github_repo = Some("acme/commerce-data".into());
     let (console, buf) = ConsoleNotifier::buffer();

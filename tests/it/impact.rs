@@ -1,12 +1,12 @@
 //! Impact ranking on the demo: usage statistics from the JOBS-shaped history.
 
-use super::support::{Demo, decision};
+use super::support::{Harness, decision};
 use chrono::Duration;
 use ripple::incident::Decision;
 
 #[tokio::test]
 async fn the_demo_history_yields_realistic_usage() {
-    let demo = Demo::new().await;
+    let demo = Harness::new().await;
     let tables = demo.app.refresh_usage().await.unwrap();
     let idx = demo.app.usage_index().await.unwrap();
     assert_eq!(idx.len(), tables);
@@ -28,7 +28,7 @@ async fn the_demo_history_yields_realistic_usage() {
 
 #[tokio::test]
 async fn usage_is_refreshed_on_the_interval_only() {
-    let demo = Demo::new().await;
+    let demo = Harness::new().await;
     assert!(demo.app.refresh_usage_if_stale().await.unwrap());
     demo.clock.advance(Duration::hours(1));
     assert!(!demo.app.refresh_usage_if_stale().await.unwrap());
@@ -38,7 +38,7 @@ async fn usage_is_refreshed_on_the_interval_only() {
 
 #[tokio::test]
 async fn the_demo_ranking_is_pinned() {
-    let demo = Demo::new().await;
+    let demo = Harness::new().await;
     demo.app.refresh_usage().await.unwrap();
     let report = demo
         .app
@@ -57,7 +57,7 @@ async fn the_demo_ranking_is_pinned() {
 
 #[tokio::test]
 async fn a_downstream_monitor_failing_with_its_upstream_joins_its_incident() {
-    let demo = Demo::new().await;
+    let demo = Harness::new().await;
     // marts.daily_revenue is built from shop.orders: break it too.
     demo.warehouse_exec("marts", "DELETE FROM daily_revenue");
     let s = demo.app.run_once().await.unwrap();
@@ -97,7 +97,7 @@ async fn a_downstream_monitor_failing_with_its_upstream_joins_its_incident() {
 
 #[tokio::test]
 async fn once_the_upstream_recovers_a_still_failing_downstream_opens_its_own() {
-    let demo = Demo::new().await;
+    let demo = Harness::new().await;
     demo.warehouse_exec("marts", "DELETE FROM daily_revenue");
     demo.app.run_once().await.unwrap();
     // Recover both monitors that read shop.orders (payments and point grants).

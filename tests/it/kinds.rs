@@ -1,7 +1,7 @@
 //! The kinds beyond rows: freshness, row counts, null-ratio shifts, deadlines (at risk,
 //! then a breach that escalates), and flap damping, on the seeded demo.
 
-use super::support::Demo;
+use super::support::Harness;
 use chrono::{DateTime, Duration, Utc};
 use ripple::monitor::Outcome;
 
@@ -9,7 +9,7 @@ fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().to_utc()
 }
 
-async fn run(demo: &Demo, id: &str) -> Outcome {
+async fn run(demo: &Harness, id: &str) -> Outcome {
     let m = demo.app.rules.get(id).unwrap().clone();
     let r = demo.app.run_monitors(&[m]).await.unwrap();
     demo.app.deliver().await.unwrap();
@@ -18,7 +18,7 @@ async fn run(demo: &Demo, id: &str) -> Outcome {
 
 #[tokio::test]
 async fn freshness_fails_when_the_pipeline_goes_silent() {
-    let demo = Demo::new().await;
+    let demo = Harness::new().await;
     assert_eq!(run(&demo, "orders_fresh").await, Outcome::Pass);
     demo.clock.advance(Duration::days(2));
     let o = run(&demo, "orders_fresh").await;
@@ -32,7 +32,7 @@ async fn freshness_fails_when_the_pipeline_goes_silent() {
 
 #[tokio::test]
 async fn row_count_fails_out_of_bounds() {
-    let demo = Demo::new().await;
+    let demo = Harness::new().await;
     assert_eq!(run(&demo, "customer_ltv_row_count").await, Outcome::Pass);
     demo.warehouse_exec("marts", "DELETE FROM customer_ltv WHERE customer_id > 50");
     let o = run(&demo, "customer_ltv_row_count").await;
@@ -46,7 +46,7 @@ async fn row_count_fails_out_of_bounds() {
 
 #[tokio::test]
 async fn a_sudden_null_ratio_shift_fails_after_the_history_is_learnt() {
-    let demo = Demo::new().await;
+    let demo = Harness::new().await;
     for _ in 0..3 {
         assert_eq!(run(&demo, "orders_processed_at_nulls").await, Outcome::Pass);
         demo.clock.advance(Duration::hours(1));
@@ -68,7 +68,7 @@ async fn a_sudden_null_ratio_shift_fails_after_the_history_is_learnt() {
 
 #[tokio::test]
 async fn a_deadline_is_at_risk_before_and_breached_at_it_which_escalates() {
-    let demo = Demo::new().await;
+    let demo = Harness::new().await;
     demo.warehouse_exec(
         "shop",
         "UPDATE orders SET processed_at = NULL WHERE id IN (1, 2, 3)",
@@ -117,7 +117,7 @@ async fn a_deadline_is_at_risk_before_and_breached_at_it_which_escalates() {
 
 #[tokio::test]
 async fn a_flapping_monitor_is_held_open_instead_of_resolving_again() {
-    let demo = Demo::new().await;
+    let demo = Harness::new().await;
     let id = "orders_negative_amount";
     let (bad, good) = (
         "UPDATE orders SET amount = -1 WHERE id = 7",

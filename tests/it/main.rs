@@ -14,6 +14,7 @@ mod generator;
 mod github;
 mod impact;
 mod kinds;
+mod layout;
 mod lineage;
 mod lineage_fuzz;
 mod lineage_hostile;

@@ -1,7 +1,7 @@
 //! Metadata and parameters on the embedded SQLite warehouse: the same trait the BigQuery
 //! warehouse implements, so lineage and portable monitors work on the demo too.
 
-use super::support::{Demo, t0};
+use super::support::{Harness, t0};
 use ripple::monitor::runner::run_params;
 use ripple::rules::Check;
 use ripple::warehouse::sqlite::SqliteWarehouse;
@@ -22,7 +22,7 @@ fn rows(sql: &str) -> MonitorQuery {
 
 #[tokio::test]
 async fn sqlite_views_are_read_with_their_select() {
-    let demo = Demo::new().await;
+    let demo = Harness::new().await;
     let wh = SqliteWarehouse::open(&demo.dir.path().join("wh")).unwrap();
     let views = wh.views().await.unwrap();
     assert_eq!(views.len(), 1, "{views:#?}");
@@ -43,7 +43,7 @@ async fn sqlite_views_are_read_with_their_select() {
 
 #[tokio::test]
 async fn sqlite_binds_run_time_and_dry_runs() {
-    let demo = Demo::new().await;
+    let demo = Harness::new().await;
     let wh = SqliteWarehouse::open(&demo.dir.path().join("wh")).unwrap();
     let sql = "SELECT id FROM shop.orders WHERE ordered_at >= @run_time";
     let expected = (1..=400).filter(|i| i * 13 % 20 == 19).count() as u64;

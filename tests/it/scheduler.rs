@@ -1,7 +1,7 @@
 //! The minimal scheduler: monitors run at their cron ticks in their own time zones, and
 //! silence past schedule + grace becomes a Missed incident.
 
-use super::support::{Demo, t0};
+use super::support::{Harness, t0};
 use chrono::Duration;
 use ripple::app::scheduler::Scheduler;
 use ripple::incident::Condition;
@@ -16,7 +16,7 @@ fn ids(v: Vec<&ripple::rules::Monitor>) -> Vec<&str> {
 
 #[tokio::test]
 async fn monitors_are_due_at_their_own_ticks() {
-    let demo = Demo::new().await;
+    let demo = Harness::new().await;
     let monitors = &demo.app.rules.monitors;
     // 2026-11-20 00:00 UTC is 09:00 in Tokyo and 01:00 in Paris (a Friday).
     let due = Scheduler::due(monitors, t0(), t0() + Duration::minutes(5));
@@ -41,7 +41,7 @@ async fn monitors_are_due_at_their_own_ticks() {
 
 #[tokio::test]
 async fn a_tick_runs_what_is_due_and_records_it() {
-    let demo = Demo::new().await;
+    let demo = Harness::new().await;
     let mut s = Scheduler::new(ripple::clock::Clock::now(&demo.clock));
     demo.clock.advance(Duration::minutes(30));
     let ran = s.tick(&demo.app).await.unwrap();
@@ -67,7 +67,7 @@ async fn a_tick_runs_what_is_due_and_records_it() {
 
 #[tokio::test]
 async fn a_missed_run_opens_an_incident_and_a_real_run_resolves_it() {
-    let demo = Demo::new().await;
+    let demo = Harness::new().await;
     let m = demo.app.rules.get("customer_ltv_unique").unwrap().clone();
     let now = t0();
     let missed = RunReport {

@@ -2,7 +2,7 @@
 //! dead-man's switch, silences expiring under the scheduler, `/metrics` and `/readyz`.
 //! Time comes from the manual clock; nothing sleeps for time to pass.
 
-use super::support::{Demo, repo, t0};
+use super::support::{Harness, repo, t0};
 use chrono::{DateTime, Duration, Utc};
 use ripple::app::live::Live;
 use ripple::app::scheduler::Scheduler;
@@ -10,6 +10,7 @@ use ripple::app::serve::Service;
 use ripple::clock::Clock;
 use ripple::incident::Condition;
 use ripple::monitor::deadman;
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -63,35 +64,58 @@ fn ticks(
 
 #[tokio::test]
 async fn jitter_spreads_runs_but_every_monitor_runs_once_per_tick() {
-    let demo = Demo::new().await;
-    let s = Scheduler::new(t0()).with_jitter(std::time::Duration::from_secs(30));
+    let demo = Harness::new().await;
+    let jitter = std::time::Duration::from_secs(30);
+    let s = Scheduler::new(t0()).with_jitter(jitter);
     let monitors = &demo.app.rules.monitors;
-    let half = Scheduler::due(
-        monitors,
+    let (before, tick, after) = (
         t0() + Duration::minutes(29),
         t0() + Duration::minutes(30),
-    );
-    let spread = s.due_jittered(
-        monitors,
-        t0() + Duration::minutes(29),
-        t0() + Duration::minutes(30),
-    );
-    assert!(spread.len() <= half.len());
-    let whole = s.due_jittered(
-        monitors,
-        t0() + Duration::minutes(29),
         t0() + Duration::minutes(31),
     );
+    let at_tick = Scheduler::due(monitors, before, tick);
+    assert!(at_tick.len() >= 3, "the demo has monitors due at :30");
+    // Spread: a monitor runs at its tick plus its own stable offset, within the jitter.
+    let offsets: BTreeSet<Duration> = at_tick.iter().map(|m| s.offset(&m.id)).collect();
+    assert!(
+        offsets.len() > 1,
+        "offsets differ between monitors: {offsets:?}"
+    );
+    assert!(
+        offsets
+            .iter()
+            .all(|o| *o >= Duration::zero() && *o < Duration::from_std(jitter).unwrap())
+    );
+    let on_the_tick = s.due_jittered(monitors, before, tick);
+    let late: Vec<&str> = at_tick
+        .iter()
+        .filter(|m| s.offset(&m.id) > Duration::zero())
+        .map(|m| m.id.as_str())
+        .collect();
+    assert!(!late.is_empty());
+    assert_eq!(
+        on_the_tick.len(),
+        at_tick.len() - late.len(),
+        "offset ones wait"
+    );
+    // Once: over the tick and its jitter every due monitor runs exactly once.
+    let whole = s.due_jittered(monitors, before, after);
     let mut a: Vec<&str> = whole.iter().map(|m| m.id.as_str()).collect();
-    let mut b: Vec<&str> = half.iter().map(|m| m.id.as_str()).collect();
+    let mut b: Vec<&str> = at_tick.iter().map(|m| m.id.as_str()).collect();
     a.sort();
     b.sort();
     assert_eq!(a, b, "within the jitter every due monitor runs, once");
+    // The control: without jitter nobody waits.
+    let none = Scheduler::new(t0());
+    assert_eq!(
+        none.due_jittered(monitors, before, tick).len(),
+        at_tick.len()
+    );
 }
 
 #[tokio::test]
 async fn a_monitor_silent_past_schedule_and_grace_becomes_missed_once() {
-    let demo = Demo::new().await;
+    let demo = Harness::new().await;
     let mut s = Scheduler::new(t0());
     // Everything runs once at 00:30; then the scheduler is starved (no ticks) for 2h.
     demo.clock.advance(Duration::minutes(30));
@@ -132,7 +156,7 @@ async fn a_monitor_silent_past_schedule_and_grace_becomes_missed_once() {
 
 #[tokio::test]
 async fn a_silence_expires_under_the_scheduler_and_the_next_tick_announces() {
-    let demo = Demo::new().await;
+    let demo = Harness::new().await;
     let ttl = std::time::Duration::from_secs(45 * 60);
     demo.app
         .silence("orders_without_payment", ttl, "backfill running", "ana")
@@ -167,7 +191,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[tokio::test]
 async fn a_broken_rule_file_keeps_its_last_good_version_and_a_fixed_one_is_picked_up() {
-    let demo = Demo::with_config("").await;
+    let demo = Harness::with_config("").await;
     let rules = demo.dir.path().join("rules");
     copy_dir(&repo().join("rules"), &rules);
     let mut app = demo
@@ -260,7 +284,7 @@ async fn counter() -> (String, Arc<AtomicUsize>) {
 async fn serve_cycles_run_the_demo_ping_the_heartbeat_and_show_in_metrics() {
     let (url, hits) = counter().await;
     let extra = format!("serve:\n  jitter: 0s\n  heartbeat: {{ url: \"{url}\", interval: 5m }}\n");
-    let demo = Demo::with_config(&extra).await;
+    let demo = Harness::with_config(&extra).await;
     let clock = demo.clock.clone();
     let live = Live::new(demo.app);
     let mut service = Service::new(live.clone());
@@ -311,7 +335,7 @@ async fn serve_http(live: Arc<Live>) -> (String, tokio::task::JoinHandle<()>) {
 
 #[tokio::test]
 async fn shutdown_finishes_the_cycle_and_flushes_the_outbox() {
-    let demo = Demo::with_config("serve:\n  jitter: 0s\n  watch_rules: false\n").await;
+    let demo = Harness::with_config("serve:\n  jitter: 0s\n  watch_rules: false\n").await;
     let all = demo.app.rules.monitors.clone();
     demo.app.run_monitors(&all).await.unwrap(); // enqueued, not yet delivered
     assert!(demo.app.store.pending_outbox().await.unwrap() > 0);

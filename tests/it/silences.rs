@@ -1,13 +1,13 @@
 //! Silences: the monitor runs and its incident tracks the truth; nobody is told until the
 //! silence ends, and then they are told at once.
 
-use super::support::Demo;
+use super::support::Harness;
 use chrono::Duration;
 use std::time::Duration as Std;
 
 #[tokio::test]
 async fn a_silenced_failure_opens_quietly_and_is_announced_when_the_silence_ends() {
-    let demo = Demo::new().await;
+    let demo = Harness::new().await;
     let s = demo
         .app
         .silence(
@@ -56,7 +56,7 @@ async fn a_silenced_failure_opens_quietly_and_is_announced_when_the_silence_ends
 
 #[tokio::test]
 async fn silences_are_listed_lifted_and_validated() {
-    let demo = Demo::new().await;
+    let demo = Harness::new().await;
     demo.app
         .silence("orders_without_payment", Std::from_secs(600), "", "ana")
         .await

@@ -1,9 +1,11 @@
 //! `/ripple` over signed HTTP through the real router: every subcommand's reply, the
 //! mistakes, the buttons, and the requests that must be refused.
 
-use super::slack::{Sl, secrets};
+use super::fake_slack::Sent;
+use super::slack::{CHANNEL_OPENING, first_run, replies, roots, slack};
+use super::support::{Harness, secrets};
 use ripple::clock::Clock;
-use ripple::slack::{Handler, SlackNotifier, signature};
+use ripple::slack::{Handler, signature};
 use std::sync::Arc;
 
 struct Server {
@@ -13,17 +15,10 @@ struct Server {
     live: Arc<ripple::app::live::Live>,
 }
 
-async fn serve(sl: &Sl) -> Server {
-    // The app is shared with the handler: rebuild one over the same state.
-    let clock = Arc::new(sl.demo.clock.clone());
-    let mut app =
-        ripple::app::App::from_config_with_secrets(sl.config(), clock.clone(), &secrets())
-            .await
-            .unwrap();
-    let notifiers = sl.demo.app.notifiers.clone();
-    app.set_notifiers(notifiers);
-    let slack: Arc<SlackNotifier> = Arc::new(sl.notifier());
-    app.set_slack(slack);
+async fn serve(h: &Harness) -> Server {
+    // The server's app is a second one over the same state, with its one Slack notifier.
+    let (app, _) = h.new_app().await;
+    let clock = Arc::new(h.clock.clone());
     let live = ripple::app::live::Live::new(app);
     let secret = secrets().slack_signing_secret;
     let handler = Arc::new(Handler::new(live.clone(), secret, clock));
@@ -60,15 +55,15 @@ impl Server {
     }
 }
 
-async fn command(sl: &Sl, srv: &Server, text: &str, respond: usize) -> String {
-    let url = format!("{}/respond/{respond}", sl.fake.url);
+async fn command(h: &Harness, srv: &Server, text: &str, respond: usize) -> String {
+    let url = format!("{}/respond/{respond}", h.slack().url);
     let body = form(&[
         ("command", "/ripple"),
         ("text", text),
         ("user_id", "U0MIKA"),
         ("response_url", &url),
     ]);
-    let now = sl.demo.clock.now().timestamp();
+    let now = h.clock.now().timestamp();
     let res = srv.post("/slack/commands", body, now, "shh").await;
     assert_eq!(res.status(), 200, "{text}");
     let v: serde_json::Value = res.json().await.unwrap();
@@ -81,9 +76,10 @@ async fn command(sl: &Sl, srv: &Server, text: &str, respond: usize) -> String {
 
 #[tokio::test]
 async fn every_subcommand_answers_and_mistakes_get_usage() {
-    let sl = Sl::new().await;
-    sl.run().await;
-    let srv = serve(&sl).await;
+    let h = slack().await;
+    h.run().await;
+    first_run(h.slack());
+    let srv = serve(&h).await;
     let quick = [
         "help",
         "status",
@@ -102,7 +98,7 @@ async fn every_subcommand_answers_and_mistakes_get_usage() {
     ];
     let mut transcript = String::new();
     for text in quick {
-        let r = command(&sl, &srv, text, 0).await;
+        let r = command(&h, &srv, text, 0).await;
         transcript.push_str(&format!("> /ripple {text}\n{r}\n\n"));
     }
     // Slow commands: acknowledged at once, answered through response_url.
@@ -116,8 +112,8 @@ async fn every_subcommand_answers_and_mistakes_get_usage() {
         "incident 1",
     ];
     for (i, text) in slow.iter().enumerate() {
-        let ack = command(&sl, &srv, text, i + 1).await;
-        let later = sl.fake.wait_responses(i + 1).await;
+        let ack = command(&h, &srv, text, i + 1).await;
+        let later = h.slack().wait_responses(i + 1).await;
         let v = &later[i];
         transcript.push_str(&format!(
             "> /ripple {text}\n{ack}\n... [{}] {}\n\n",
@@ -127,14 +123,32 @@ async fn every_subcommand_answers_and_mistakes_get_usage() {
     }
     insta::assert_snapshot!("slack_command_replies", transcript);
     // The escalation made a channel, moved the root there and left a pointer behind.
-    let chans = sl.fake.channels();
+    let chans = h.slack().channels();
     let inc = chans
         .iter()
         .find(|c| c.name.starts_with("inc-20261120-1-"))
         .expect("a channel for incident 1");
-    assert!(sl.roots().iter().any(|r| r.channel == inc.id));
+    assert!(roots(h.slack()).iter().any(|r| r.channel == inc.id));
+    // Everything the commands changed in Slack, in order: the resolve (a reply and the
+    // root edited), the run (incident 4 opens in its own channel), the escalation
+    // (incident 1 gets a channel and its old root a pointer). Acks and silences only
+    // answer the person.
+    let sent = h.slack().take_sent();
+    let mut expected = vec!["chat.postMessage", "chat.update"];
+    expected.extend(CHANNEL_OPENING);
+    expected.extend(CHANNEL_OPENING);
+    expected.push("chat.postMessage");
+    assert_eq!(Sent::methods(&sent), expected, "{sent:#?}");
+    assert!(sent[0].text.starts_with(":white_check_mark:"), "{sent:#?}");
+    assert_eq!(sent[2].channel, "inc-20261120-4-orders-without-payment");
+    assert_eq!(sent[7].channel, inc.name);
+    assert!(sent[12].thread_ts.is_some());
     assert!(
-        sl.replies()
+        sent[12].text.contains("now has its own channel"),
+        "{sent:#?}"
+    );
+    assert!(
+        replies(h.slack())
             .iter()
             .any(|r| r.text.contains("now has its own channel"))
     );
@@ -142,14 +156,14 @@ async fn every_subcommand_answers_and_mistakes_get_usage() {
 
 #[tokio::test]
 async fn forged_stale_and_unsigned_requests_are_refused() {
-    let sl = Sl::new().await;
-    let srv = serve(&sl).await;
+    let h = slack().await;
+    let srv = serve(&h).await;
     let body = form(&[
         ("command", "/ripple"),
         ("text", "status"),
         ("user_id", "U1"),
     ]);
-    let now = sl.demo.clock.now().timestamp();
+    let now = h.clock.now().timestamp();
     for path in ["/slack/commands", "/slack/interactivity"] {
         let forged = srv.post(path, body.clone(), now, "not-the-secret").await;
         assert_eq!(forged.status(), 401);
@@ -170,20 +184,21 @@ async fn forged_stale_and_unsigned_requests_are_refused() {
 
 #[tokio::test]
 async fn buttons_acknowledge_silence_and_resolve_and_the_root_is_edited() {
-    let sl = Sl::new().await;
-    sl.run().await;
-    let srv = serve(&sl).await;
-    let id = sl.incident("orders_without_payment").await;
+    let h = slack().await;
+    h.run().await;
+    first_run(h.slack());
+    let srv = serve(&h).await;
+    let id = h.incident("orders_without_payment").await;
     let click = |action: &str, n: usize| {
         let payload = serde_json::json!({
             "type": "block_actions",
             "user": {"id": "U0HANA"},
-            "response_url": format!("{}/respond/{n}", sl.fake.url),
+            "response_url": format!("{}/respond/{n}", h.slack().url),
             "actions": [{"action_id": action, "value": id.to_string(), "type": "button"}],
         });
         form(&[("payload", &payload.to_string())])
     };
-    let now = sl.demo.clock.now().timestamp();
+    let now = h.clock.now().timestamp();
     for (n, action) in ["ripple_ack", "ripple_silence_1h", "ripple_resolve"]
         .iter()
         .enumerate()
@@ -192,22 +207,25 @@ async fn buttons_acknowledge_silence_and_resolve_and_the_root_is_edited() {
             .post("/slack/interactivity", click(action, n), now, "shh")
             .await;
         assert_eq!(res.status(), 200);
-        sl.fake.wait_responses(n + 1).await;
+        h.slack().wait_responses(n + 1).await;
     }
-    let texts: Vec<String> = sl
-        .fake
+    let texts: Vec<String> = h
+        .slack()
         .responses()
         .iter()
         .map(|v| v["text"].as_str().unwrap().to_string())
         .collect();
     insta::assert_debug_snapshot!("slack_button_replies", texts);
-    let timeline = sl.demo.app.store.timeline(id).await.unwrap();
+    let timeline = h.app.store.timeline(id).await.unwrap();
     let kinds: Vec<&str> = timeline.iter().map(|(_, k, _)| k.as_str()).collect();
     assert_eq!(kinds, ["opened", "acknowledged", "resolved"]);
-    // Delivery edits the root.
-    sl.deliver().await;
+    // Delivery edits the root and says so in its thread; nothing else is written.
+    h.deliver().await;
+    let sent = h.slack().take_sent();
+    assert_eq!(Sent::methods(&sent), ["chat.postMessage", "chat.update"]);
+    assert!(sent[0].thread_ts.is_some(), "{sent:#?}");
     assert!(
-        sl.roots()
+        roots(h.slack())
             .iter()
             .any(|r| r.edits == 1 && r.blocks.to_string().contains("RESOLVED"))
     );
@@ -215,35 +233,44 @@ async fn buttons_acknowledge_silence_and_resolve_and_the_root_is_edited() {
 
 #[tokio::test]
 async fn reminders_stop_while_acknowledged() {
-    let sl = Sl::new().await;
-    sl.run().await;
-    let id = sl.incident("orders_without_payment").await;
-    sl.demo.app.ack(id, "<@U0HANA>").await.unwrap();
-    sl.later(5 * 60);
-    sl.run().await;
-    let replies = sl.replies();
-    let roots = sl.roots();
+    let h = slack().await;
+    h.run().await;
+    first_run(h.slack());
+    let id = h.incident("orders_without_payment").await;
+    h.app.ack(id, "<@U0HANA>").await.unwrap();
+    h.later(5 * 60);
+    h.run().await;
+    let roots = roots(h.slack());
     let root = roots
         .iter()
         .find(|r| r.blocks.to_string().contains("orders_without_payment"))
         .unwrap();
-    assert!(
-        !replies
-            .iter()
-            .any(|r| r.thread_ts.as_deref() == Some(root.ts.as_str())),
-        "acknowledged: no reminder in its thread"
-    );
-    assert_eq!(replies.len(), 2, "the other two incidents are reminded");
+    // The other two incidents are reminded in their threads; the acknowledged one is not.
+    let sent = h.slack().take_sent();
+    assert_eq!(Sent::methods(&sent), ["chat.postMessage"; 2], "{sent:#?}");
+    for s in &sent {
+        assert!(
+            s.thread_ts.is_some() && s.text.contains("Still failing since"),
+            "{s:?}"
+        );
+        assert_ne!(
+            s.thread_ts.as_deref(),
+            Some(root.ts.as_str()),
+            "acknowledged"
+        );
+    }
+    assert_eq!(replies(h.slack()).len(), 2);
 }
 
 #[tokio::test]
 async fn commands_follow_a_reload_without_a_restart() {
-    let sl = Sl::new().await;
-    sl.run().await;
-    let srv = serve(&sl).await;
-    let r = command(&sl, &srv, "run fresh_monitor", 1).await;
+    let h = slack().await;
+    h.run().await;
+    first_run(h.slack());
+    let srv = serve(&h).await;
+    let r = command(&h, &srv, "run fresh_monitor", 1).await;
     assert!(r.starts_with("[ephemeral] Working on"), "{r}");
-    let later = sl.fake.wait_responses(1).await;
+    let later = h.slack().wait_responses(1).await;
     assert_eq!(
         later[0]["text"].as_str().unwrap(),
         "No monitor `fresh_monitor`."
@@ -260,8 +287,8 @@ async fn commands_follow_a_reload_without_a_restart() {
     let rules = ripple::rules::load_dir(dir.path(), &app.config);
     assert!(rules.problems.is_empty(), "{:?}", rules.problems);
     srv.live.replace(app.with_rules(rules));
-    command(&sl, &srv, "run fresh_monitor", 2).await;
-    let later = sl.fake.wait_responses(2).await;
+    command(&h, &srv, "run fresh_monitor", 2).await;
+    let later = h.slack().wait_responses(2).await;
     assert_eq!(
         later[1]["text"].as_str().unwrap(),
         "Ran `fresh_monitor`: passing"

@@ -2,13 +2,14 @@
 //!
 //! Order matters to people ("resolved" must not arrive before "opened"), so once a
 //! delivery for an (incident, destination) fails, later ones for the same pair wait
-//! for the next round. Back-off doubles per attempt, capped, and a service's own
+//! for the next round; and each pair is delivered under a lease in the store, so two
+//! rounds at once (a command's round beside the serve loop's, or two processes) never
+//! deliver the same row twice. Back-off doubles per attempt, capped, and a service's own
 //! `Retry-After` wins when it asks for longer.
 
 use super::{Notification, Notifier};
-use crate::store::Store;
+use crate::store::{Lease, OutboxItem, Store};
 use chrono::{DateTime, Duration, Utc};
-use std::collections::HashSet;
 use std::sync::Arc;
 
 /// What one delivery round did.
@@ -16,7 +17,8 @@ use std::sync::Arc;
 pub struct Delivered {
     pub sent: usize,
     pub failed: usize,
-    /// Held back behind an earlier failure for the same incident and destination.
+    /// Not delivered this round: behind an earlier failure or a row not yet due in
+    /// the same (incident, destination) queue, or in a queue another round holds.
     pub held: usize,
 }
 
@@ -45,6 +47,11 @@ pub async fn deliver_due(
 }
 
 /// [`deliver_due`], telling `observer` about each attempt.
+///
+/// Each (incident, destination) queue with something due is delivered under its lease:
+/// a queue another round holds (here, or in another process on the same state) is left
+/// alone and counted as held, so however many rounds run at once, one delivery happens
+/// at a time per queue and in order.
 pub async fn deliver_due_observed(
     store: &Store,
     notifiers: &[Arc<dyn Notifier>],
@@ -52,25 +59,90 @@ pub async fn deliver_due_observed(
     observer: &dyn DeliveryObserver,
 ) -> anyhow::Result<Delivered> {
     let mut stats = Delivered::default();
-    let mut blocked: HashSet<(i64, String)> = HashSet::new();
+    let mut queues: Vec<(i64, String)> = Vec::new();
     for item in store.due_outbox(now, BATCH).await? {
-        let key = (item.incident_id, item.destination.clone());
-        if blocked.contains(&key) {
+        let key = (item.incident_id, item.destination);
+        if !queues.contains(&key) {
+            queues.push(key);
+        }
+    }
+    let holder = holder();
+    for (incident_id, destination) in queues {
+        let until = now + LEASE;
+        let Some(lease) = store
+            .lease_outbox(incident_id, &destination, &holder, now, until)
+            .await?
+        else {
             stats.held += 1;
             continue;
+        };
+        let queue = Queue {
+            store,
+            notifiers,
+            now,
+            observer,
+            lease: &lease,
+        };
+        let result = queue.deliver(&mut stats).await;
+        store.release_outbox(&lease).await?;
+        result?;
+    }
+    Ok(stats)
+}
+
+/// How long a round holds a queue before someone else may take it over. A crashed
+/// holder delays its queues by at most this; a live one renews it while a delivery runs.
+const LEASE: Duration = Duration::seconds(60);
+/// How often a running delivery renews its lease, and by how much.
+const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Who holds a lease, for the operator reading the table.
+fn holder() -> String {
+    format!("pid {}", std::process::id())
+}
+
+/// One leased (incident, destination) queue being delivered.
+struct Queue<'a> {
+    store: &'a Store,
+    notifiers: &'a [Arc<dyn Notifier>],
+    now: DateTime<Utc>,
+    observer: &'a dyn DeliveryObserver,
+    lease: &'a Lease,
+}
+
+impl Queue<'_> {
+    /// Delivers the queue's rows in order, stopping at the first that is not due or
+    /// fails (what comes after it waits: "resolved" never overtakes "opened").
+    async fn deliver(&self, stats: &mut Delivered) -> anyhow::Result<()> {
+        let rows = self.store.leased_outbox(self.lease).await?;
+        let mut rows = rows.into_iter();
+        while let Some((item, due_at)) = rows.next() {
+            if due_at > self.now {
+                stats.held += 1 + rows.len();
+                return Ok(());
+            }
+            match self.attempt(&item).await? {
+                Attempt::Delivered => stats.sent += 1,
+                Attempt::Failed => {
+                    stats.failed += 1;
+                    stats.held += rows.len();
+                    return Ok(());
+                }
+                Attempt::LeaseLost => return Ok(()),
+            }
         }
-        let Some(notifier) = notifiers
+        Ok(())
+    }
+
+    async fn attempt(&self, item: &OutboxItem) -> anyhow::Result<Attempt> {
+        let Some(notifier) = self
+            .notifiers
             .iter()
             .find(|n| n.destination() == item.destination)
         else {
             // Destination removed from config: keep the row (nothing lost) and retry later.
             let msg = format!("no notifier `{}` is configured", item.destination);
-            store
-                .mark_failed(item.id, now + backoff(item.attempts), &msg)
-                .await?;
-            blocked.insert(key);
-            stats.failed += 1;
-            continue;
+            return self.failed(item, backoff(item.attempts), &msg).await;
         };
         let n = match Notification::from_payload(&item.payload, item.incident_id) {
             Ok(n) => n,
@@ -78,20 +150,23 @@ pub async fn deliver_due_observed(
                 // Kept, never dropped: a payload this version cannot read waits for one
                 // that can (or for a person) instead of vanishing.
                 let msg = format!("unreadable outbox payload: {e}");
-                store
-                    .mark_failed(item.id, now + backoff(item.attempts), &msg)
-                    .await?;
-                blocked.insert(key);
-                stats.failed += 1;
-                continue;
+                return self.failed(item, backoff(item.attempts), &msg).await;
             }
         };
-        let result = notifier.deliver(&n).await;
-        observer.attempted(&item.destination, item.attempts, result.is_ok());
+        let result = self.renewing(notifier.deliver(&n)).await?;
+        self.observer
+            .attempted(&item.destination, item.attempts, result.is_ok());
         match result {
             Ok(()) => {
-                store.mark_delivered(item.id, now).await?;
-                stats.sent += 1;
+                if self
+                    .store
+                    .mark_delivered(item.id, self.now, self.lease)
+                    .await?
+                {
+                    Ok(Attempt::Delivered)
+                } else {
+                    Ok(self.lost(item))
+                }
             }
             Err(e) => {
                 let wait = e
@@ -99,13 +174,59 @@ pub async fn deliver_due_observed(
                     .map(|d| Duration::from_std(d).unwrap_or(Duration::hours(1)));
                 let wait = wait.unwrap_or_default().max(backoff(item.attempts));
                 tracing::warn!(outbox = item.id, destination = %item.destination, error = %e, "delivery failed; will retry");
-                store.mark_failed(item.id, now + wait, &e.message).await?;
-                blocked.insert(key);
-                stats.failed += 1;
+                self.failed(item, wait, &e.message).await
             }
         }
     }
-    Ok(stats)
+
+    /// Runs a delivery while renewing the lease every [`RENEW_EVERY`] of real time, so a
+    /// slow destination keeps its queue and a dead process loses it within [`LEASE`].
+    async fn renewing<T>(
+        &self,
+        delivery: impl std::future::Future<Output = T>,
+    ) -> anyhow::Result<T> {
+        tokio::pin!(delivery);
+        loop {
+            tokio::select! {
+                out = &mut delivery => return Ok(out),
+                _ = tokio::time::sleep(RENEW_EVERY) => {
+                    let by = Duration::from_std(RENEW_EVERY).unwrap_or_default();
+                    self.store.extend_outbox(self.lease, by).await?;
+                }
+            }
+        }
+    }
+
+    async fn failed(
+        &self,
+        item: &OutboxItem,
+        wait: Duration,
+        msg: &str,
+    ) -> anyhow::Result<Attempt> {
+        let retry_at = self.now + wait;
+        if self
+            .store
+            .mark_failed(item.id, retry_at, msg, self.lease)
+            .await?
+        {
+            Ok(Attempt::Failed)
+        } else {
+            Ok(self.lost(item))
+        }
+    }
+
+    fn lost(&self, item: &OutboxItem) -> Attempt {
+        // Outlived its lease: another round owns the queue now and will record the
+        // outcome itself (the notifiers' own markers keep the remote side single).
+        tracing::warn!(outbox = item.id, destination = %item.destination, "delivery lease lost; the new holder decides");
+        Attempt::LeaseLost
+    }
+}
+
+enum Attempt {
+    Delivered,
+    Failed,
+    LeaseLost,
 }
 
 /// 30 s, 1 min, 2 min, … capped at 30 min.

@@ -20,8 +20,9 @@ use std::time::Duration;
 pub const MAX_NAME: usize = 80;
 /// Name attempts before giving up (each taken by an archived or foreign channel).
 const MAX_ATTEMPTS: u32 = 5;
-/// A lease older than this belongs to a worker that died.
-const LEASE: chrono::Duration = chrono::Duration::minutes(2);
+/// A lease older than this belongs to a worker that died (a live one gives it back when
+/// it is done, failed or not).
+const LEASE: chrono::Duration = chrono::Duration::seconds(60);
 
 /// `inc-YYYYMMDD-<seq>-<slug>[-n]`: lowercase, at most 80 characters; the id comes
 /// before the slug so cutting the slug never loses it.
@@ -75,7 +76,7 @@ impl SlackNotifier {
         &self,
         n: &Notification,
         team: &TeamSlack,
-        mut l: Link,
+        l: Link,
     ) -> Step<Link> {
         let now = self.clock.now();
         let claimed = self
@@ -89,6 +90,16 @@ impl SlackNotifier {
                 retry_after: Some(Duration::from_secs(15)),
             });
         }
+        let out = self.ensure_claimed(n, team, l).await;
+        let released = self.links.release_channel(n.incident_id, &self.me).await;
+        if let Err(e) = released {
+            tracing::warn!(incident = n.incident_id, error = %e, "channel lease not released; it expires");
+        }
+        out
+    }
+
+    /// [`Self::ensure_channel`] while holding the creation lease.
+    async fn ensure_claimed(&self, n: &Notification, team: &TeamSlack, mut l: Link) -> Step<Link> {
         // none → creating (→ creating with the next name …) → created → ready.
         for _ in 0..(MAX_ATTEMPTS + 4) {
             match &l.channel {

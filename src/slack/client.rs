@@ -243,31 +243,71 @@ impl Api {
             .map_err(|e| SlackError::from_client("chat.update", e))
     }
 
-    /// Recent top-level messages of a channel, with their metadata.
-    pub async fn history(&self, channel: &str) -> Result<Vec<SlackHistoryMessage>> {
+    /// One page of a channel's top-level messages since `oldest`, newest first, with
+    /// their metadata; the cursor of the next page when there is one.
+    pub async fn history_page(
+        &self,
+        channel: &str,
+        oldest: &str,
+        cursor: Option<String>,
+    ) -> Result<Page> {
         let req = SlackApiConversationsHistoryRequest::new()
             .with_channel(SlackChannelId(channel.into()))
-            .with_limit(200)
-            .with_include_all_metadata(true);
-        self.session()
+            .with_limit(PAGE)
+            .with_oldest(SlackTs(oldest.into()))
+            .with_include_all_metadata(true)
+            .opt_cursor(cursor.map(SlackCursorId));
+        let r = self
+            .session()
             .conversations_history(&req)
             .await
-            .map(|r| r.messages)
-            .map_err(|e| SlackError::from_client("conversations.history", e))
+            .map_err(|e| SlackError::from_client("conversations.history", e))?;
+        Ok(Page::new(r.messages, r.response_metadata))
     }
 
-    /// Replies in a thread.
-    pub async fn replies(&self, channel: &str, ts: &str) -> Result<Vec<SlackHistoryMessage>> {
-        let req = SlackApiConversationsRepliesRequest::new(
-            SlackChannelId(channel.into()),
-            SlackTs(ts.into()),
-        )
-        .with_limit(1000);
-        self.session()
-            .conversations_replies(&req)
+    /// One page of a thread (its parent first, then the replies) with their metadata.
+    /// slack-morphism's request type lacks `include_all_metadata`, without which Slack
+    /// leaves metadata out of replies, so this call is spelled out.
+    pub async fn replies_page(
+        &self,
+        channel: &str,
+        ts: &str,
+        cursor: Option<String>,
+    ) -> Result<Page> {
+        let limit = PAGE.to_string();
+        let params: Vec<(&str, Option<&str>)> = vec![
+            ("channel", Some(channel)),
+            ("ts", Some(ts)),
+            ("limit", Some(&limit)),
+            ("include_all_metadata", Some("true")),
+            ("cursor", cursor.as_deref()),
+        ];
+        let r: SlackApiConversationsRepliesResponse = self
+            .session()
+            .http_session_api
+            .http_get("conversations.replies", &params, None)
             .await
-            .map(|r| r.messages)
-            .map_err(|e| SlackError::from_client("conversations.replies", e))
+            .map_err(|e| SlackError::from_client("conversations.replies", e))?;
+        Ok(Page::new(r.messages, r.response_metadata))
+    }
+}
+
+/// Messages per page of history and replies (Slack recommends at most 200).
+const PAGE: u16 = 200;
+
+/// A page of messages and where the next one starts.
+pub struct Page {
+    pub messages: Vec<SlackHistoryMessage>,
+    pub next: Option<String>,
+}
+
+impl Page {
+    fn new(messages: Vec<SlackHistoryMessage>, meta: Option<SlackResponseMetadata>) -> Page {
+        let next = meta
+            .and_then(|m| m.next_cursor)
+            .map(|c| c.0)
+            .filter(|c| !c.is_empty());
+        Page { messages, next }
     }
 }
 

@@ -262,7 +262,7 @@ impl SlackNotifier {
             Root::Unplaced => return Err(NotifyError::new("the root message has no channel yet")),
             Root::Posting { channel } => {
                 let channel = channel.clone();
-                if let Some(ts) = self.find_root(&channel, n.incident_id).await? {
+                if let Some(ts) = self.find_root(&channel, n).await? {
                     l.root = Root::Posted { channel, ts };
                     self.save(&l).await?;
                     return Ok(l);
@@ -291,15 +291,51 @@ impl SlackNotifier {
         Ok(l)
     }
 
-    async fn find_root(&self, channel: &str, incident_id: i64) -> Step<Option<String>> {
-        let id = incident_id.to_string();
-        let found = self
-            .api
-            .history(channel)
-            .await?
-            .into_iter()
-            .find(|m| has_meta(m, ROOT_EVENT, "incident_id", &id));
-        Ok(found.map(|m| m.origin.ts.0))
+    /// The root posted before a lost response or a crash, searched page by page from
+    /// the incident's opening on (a busy channel may have hundreds of newer messages).
+    async fn find_root(&self, channel: &str, n: &Notification) -> Step<Option<String>> {
+        let id = n.incident_id.to_string();
+        let oldest = slack_ts(n.opened_at - chrono::Duration::minutes(5));
+        let mut cursor = None;
+        for _ in 0..MAX_PAGES {
+            let page = self.api.history_page(channel, &oldest, cursor).await?;
+            let found = page
+                .messages
+                .into_iter()
+                .find(|m| has_meta(m, ROOT_EVENT, "incident_id", &id));
+            if let Some(m) = found {
+                return Ok(Some(m.origin.ts.0));
+            }
+            let Some(next) = page.next else {
+                return Ok(None);
+            };
+            cursor = Some(next);
+        }
+        Err(NotifyError::new(format!(
+            "could not finish looking for incident {id}'s root in {channel} ({MAX_PAGES} pages)"
+        )))
+    }
+
+    /// Whether the thread already has the reply of `key`, over every page of it.
+    async fn has_reply(&self, channel: &str, root: &str, key: &str) -> Step<bool> {
+        let mut cursor = None;
+        for _ in 0..MAX_PAGES {
+            let page = self.api.replies_page(channel, root, cursor).await?;
+            if page
+                .messages
+                .iter()
+                .any(|m| has_meta(m, REPLY_EVENT, "key", key))
+            {
+                return Ok(true);
+            }
+            let Some(next) = page.next else {
+                return Ok(false);
+            };
+            cursor = Some(next);
+        }
+        Err(NotifyError::new(format!(
+            "could not finish reading the thread {root} in {channel} ({MAX_PAGES} pages)"
+        )))
     }
 
     /// Posts `msg` in the root's thread once per `key`, whatever retries happen.
@@ -309,10 +345,7 @@ impl SlackNotifier {
                 "the incident's root message is not posted yet",
             ));
         };
-        let lookup = || async {
-            let replies = self.api.replies(channel, root).await?;
-            Ok::<_, NotifyError>(replies.iter().any(|m| has_meta(m, REPLY_EVENT, "key", key)))
-        };
+        let lookup = || self.has_reply(channel, root, key);
         let post = || async {
             let meta = metadata(REPLY_EVENT, &[("key", key.to_string())]);
             let body = content(msg, Some(meta))?;
@@ -468,6 +501,14 @@ fn metadata(event: &str, payload: &[(&str, String)]) -> SlackMessageMetadata {
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect();
     SlackMessageMetadata::new(event.to_string()).with_event_payload(map)
+}
+
+/// A lookup gives up (and the delivery is retried later) rather than read without end.
+const MAX_PAGES: usize = 50;
+
+/// Slack's `ts` form of an instant: seconds and microseconds.
+fn slack_ts(t: chrono::DateTime<chrono::Utc>) -> String {
+    format!("{}.{:06}", t.timestamp(), t.timestamp_subsec_micros())
 }
 
 fn has_meta(m: &SlackHistoryMessage, event: &str, key: &str, value: &str) -> bool {

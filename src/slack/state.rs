@@ -241,6 +241,18 @@ impl SlackLinks {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Gives the creation lease back, if `me` still holds it.
+    pub async fn release_channel(&self, incident_id: i64, me: &str) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE slack_incidents SET claim_by = NULL WHERE incident_id = $1 AND claim_by = $2",
+        )
+        .bind(incident_id)
+        .bind(me)
+        .execute(self.store.pool())
+        .await?;
+        Ok(())
+    }
+
     /// Every incident's Slack link (tests and diagnostics).
     pub async fn all(&self) -> anyhow::Result<Vec<Link>> {
         let rows = sqlx::query("SELECT * FROM slack_incidents ORDER BY incident_id")

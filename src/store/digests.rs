@@ -89,7 +89,7 @@ impl Store {
         slot: Option<DateTime<Utc>>,
         send: &DigestSend,
     ) -> anyhow::Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         // A scheduled send fills in its claimed row; an unscheduled one (`--now`) adds one.
         let sql = match slot {
             Some(_) => {

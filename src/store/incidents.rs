@@ -120,7 +120,7 @@ impl Store {
         key: &RunKey<'_>,
         planner: &dyn Planner,
     ) -> anyhow::Result<Applied> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         insert_run(&mut tx, report).await?;
         let failures = bump_state(&mut tx, report).await?;
         let facts = read_facts(&mut tx, key, failures, report.finished_at).await?;

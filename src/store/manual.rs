@@ -8,7 +8,7 @@ impl Store {
     /// Marks an open incident acknowledged and puts it on the timeline; `false` when it
     /// is not open.
     pub async fn acknowledge(&self, id: i64, by: &str, now: DateTime<Utc>) -> anyhow::Result<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         let done = sqlx::query(
             "UPDATE incidents SET acked_by = $2, acked_at = $3 WHERE id = $1 AND status = 'open'",
         )
@@ -52,7 +52,7 @@ impl Store {
         payload: &str,
         destinations: &[&str],
     ) -> anyhow::Result<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         let done = sqlx::query(
             "UPDATE incidents SET status = 'resolved', resolved_at = $2, updated_at = $2,
                     last_notified_at = $2 WHERE id = $1 AND status = 'open'",

@@ -20,7 +20,7 @@ mod usage;
 pub use digests::{DigestSend, DigestState};
 pub use incidents::{Applied, IncidentRow, MonitorInfo, Planner, RunKey, Status, StoredEvent};
 pub use journal::Intent;
-pub use outbox::OutboxItem;
+pub use outbox::{Lease, OutboxItem};
 pub use silences::Silence;
 
 use anyhow::Context;
@@ -41,6 +41,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("schema_v5_digests_history.sql")),
     (6, include_str!("schema_v6_silences.sql")),
     (7, include_str!("schema_v7_intents.sql")),
+    (8, include_str!("schema_v8_leases.sql")),
 ];
 
 /// The state store.
@@ -80,7 +81,23 @@ impl Store {
         Self::connect(opts, 1).await
     }
 
+    /// Two processes starting on a new file race to switch it to WAL and create the
+    /// tables; the loser sees "database is locked" even with a busy timeout (a journal
+    /// mode change does not wait). It tries again shortly instead of dying.
     async fn connect(opts: SqliteConnectOptions, max: u32) -> anyhow::Result<Store> {
+        let mut attempt = 0;
+        loop {
+            match Self::try_connect(opts.clone(), max).await {
+                Err(e) if attempt < 50 && is_busy(&e) => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(20 * attempt.min(10))).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn try_connect(opts: SqliteConnectOptions, max: u32) -> anyhow::Result<Store> {
         let pool = SqlitePoolOptions::new()
             .max_connections(max)
             .connect_with(opts)
@@ -96,7 +113,7 @@ impl Store {
             .execute(&self.pool)
             .await?;
         for (version, sql) in MIGRATIONS {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.write().await?;
             let done = sqlx::query("SELECT 1 FROM schema_version WHERE version = $1")
                 .bind(version)
                 .fetch_optional(&mut *tx)
@@ -125,6 +142,29 @@ impl Store {
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+
+    /// A transaction that reads, then writes. `BEGIN IMMEDIATE` takes the write lock
+    /// at the start: a deferred transaction that read first and then wants to write
+    /// fails at once with "database is locked" when another process wrote in between
+    /// (SQLite cannot wait for it), whereas this one waits its turn (busy timeout).
+    pub(crate) async fn write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+/// SQLITE_BUSY or SQLITE_LOCKED anywhere in the chain.
+fn is_busy(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| match c.downcast_ref::<sqlx::Error>() {
+        Some(sqlx::Error::Database(d)) => {
+            // Extended result codes keep the primary code in the low byte.
+            let primary = d
+                .code()
+                .and_then(|c| c.parse::<i64>().ok())
+                .map(|c| c & 0xff);
+            matches!(primary, Some(5 | 6))
+        }
+        _ => false,
+    })
 }
 
 /// Timestamps are stored as epoch milliseconds: portable and sortable.

@@ -13,7 +13,7 @@ impl Store {
         stats: &BTreeMap<String, T>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query("DELETE FROM usage_stats")
             .execute(&mut *tx)
             .await?;

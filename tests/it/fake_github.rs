@@ -154,6 +154,11 @@ impl Drop for FakeGithub {
 }
 
 impl World {
+    /// The service is back: no more injected faults.
+    pub fn clear_faults(&mut self) {
+        self.faults.clear();
+    }
+
     fn fault_for(&mut self, method: &str, path: &str) -> Option<Fault> {
         let f = self
             .faults

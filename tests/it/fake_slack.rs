@@ -94,6 +94,7 @@ pub struct World {
     pub responses: Vec<Value>,
     faults: Vec<(String, Fault, usize)>,
     next: u64,
+    clock: Option<ripple::clock::ManualClock>,
 }
 
 impl FakeSlack {
@@ -112,6 +113,11 @@ impl FakeSlack {
 
     pub fn world(&self) -> MutexGuard<'_, World> {
         self.world.lock().unwrap()
+    }
+
+    /// Messages get their ts from this clock (the harness's), as Slack's from its own.
+    pub fn use_clock(&self, clock: &ripple::clock::ManualClock) {
+        self.world().clock = Some(clock.clone());
     }
 
     pub fn channel(&self, name: &str, archived: bool) -> String {
@@ -185,9 +191,15 @@ impl World {
         Some(f.1)
     }
 
+    /// Slack's ts is the post time (seconds.micros, unique per channel): the test's
+    /// clock when it shares one, with a counter keeping them unique and increasing.
     fn ts(&mut self) -> String {
         self.next += 1;
-        format!("1700000000.{:06}", self.next)
+        let secs = self
+            .clock
+            .as_ref()
+            .map_or(1_700_000_000, |c| ripple::clock::Clock::now(c).timestamp());
+        format!("{secs}.{:06}", self.next % 1_000_000)
     }
 
     fn chan(&mut self, id: &str) -> Option<&mut Channel> {
@@ -211,6 +223,56 @@ fn msg_json(m: &Msg) -> Value {
         v["metadata"] = m.metadata.clone();
     }
     v
+}
+
+/// A message as history and replies show it: Slack leaves the metadata out unless the
+/// call asked for `include_all_metadata`.
+fn listed_json(m: &Msg, a: &Value) -> Value {
+    let mut v = msg_json(m);
+    if !matches!(s(a, "include_all_metadata"), "true" | "1") {
+        v.as_object_mut().unwrap().remove("metadata");
+    }
+    v
+}
+
+/// `limit` (Slack's default when absent, capped at its maximum), `oldest`/`latest`
+/// (exclusive unless `inclusive`), and cursor paging with `has_more` and
+/// `response_metadata.next_cursor`, as history and replies answer.
+fn paged(msgs: Vec<&Msg>, a: &Value, default: usize, max: usize) -> Value {
+    let limit = s(a, "limit")
+        .parse::<usize>()
+        .unwrap_or(default)
+        .clamp(1, max);
+    let ts = |t: &str| t.parse::<f64>().unwrap_or(0.0);
+    let inclusive = matches!(s(a, "inclusive"), "true" | "1");
+    let oldest = a["oldest"].as_str().map(ts);
+    let latest = a["latest"].as_str().map(ts);
+    let inside: Vec<&Msg> = msgs
+        .into_iter()
+        .filter(|m| {
+            let t = ts(&m.ts);
+            let after = oldest.is_none_or(|o| t > o || (inclusive && t == o));
+            let before = latest.is_none_or(|l| t < l || (inclusive && t == l));
+            after && before
+        })
+        .collect();
+    let start: usize = s(a, "cursor")
+        .strip_prefix("next:")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let page: Vec<Value> = inside
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|m| listed_json(m, a))
+        .collect();
+    let more = start + limit < inside.len();
+    let next = if more {
+        format!("next:{}", start + limit)
+    } else {
+        String::new()
+    };
+    ok(json!({"messages": page, "has_more": more, "response_metadata": {"next_cursor": next}}))
 }
 
 fn ok(mut v: Value) -> Value {
@@ -384,26 +446,26 @@ fn serve(w: &mut World, method: &str, a: &Value) -> Value {
             m.edits += 1;
             ok(json!({"channel": ch, "ts": ts, "message": {"text": m.text}}))
         }
+        // Newest first; 100 by default, at most 999 a page.
         "conversations.history" => {
             let ch = s(a, "channel");
-            let msgs: Vec<Value> = w
+            let msgs: Vec<&Msg> = w
                 .messages
                 .iter()
                 .rev()
                 .filter(|m| m.channel == ch && m.thread_ts.is_none())
-                .map(msg_json)
                 .collect();
-            ok(json!({"messages": msgs}))
+            paged(msgs, a, 100, 999)
         }
+        // The parent first, then the replies oldest first; 1000 by default.
         "conversations.replies" => {
             let (ch, ts) = (s(a, "channel"), s(a, "ts"));
-            let msgs: Vec<Value> = w
+            let msgs: Vec<&Msg> = w
                 .messages
                 .iter()
                 .filter(|m| m.channel == ch && (m.ts == ts || m.thread_ts.as_deref() == Some(ts)))
-                .map(msg_json)
                 .collect();
-            ok(json!({"messages": msgs}))
+            paged(msgs, a, 1000, 1000)
         }
         _ => err("unknown_method"),
     }

@@ -19,6 +19,7 @@ mod lineage;
 mod lineage_fuzz;
 mod lineage_hostile;
 mod metadata;
+mod once;
 mod outbox;
 mod runner;
 mod scheduler;

@@ -91,3 +91,44 @@ async fn an_outage_delays_then_delivers_each_message_once_in_order() {
         "opened before resolved: {got:?}"
     );
 }
+
+#[tokio::test]
+async fn a_delivery_that_outlived_its_lease_cannot_record_over_the_new_holder() {
+    let demo = Harness::new().await;
+    let store = &demo.app.store;
+    let monitors = demo.app.rules.monitors.clone();
+    demo.app.run_monitors(&monitors).await.unwrap();
+    let now = demo.clock.now();
+    let item = store.due_outbox(now, 1).await.unwrap().remove(0);
+    let (inc, dest) = (item.incident_id, item.destination.as_str());
+    let old = store
+        .lease_outbox(inc, dest, "a", now, now + Duration::minutes(5))
+        .await
+        .unwrap()
+        .expect("free");
+    // Held: nobody else gets it while it runs.
+    let busy = store.lease_outbox(inc, dest, "b", now, now + Duration::minutes(5));
+    assert_eq!(busy.await.unwrap(), None);
+    // It hangs past its lease; another round takes over and delivers.
+    let later = now + Duration::minutes(6);
+    let new = store
+        .lease_outbox(inc, dest, "b", later, later + Duration::minutes(5))
+        .await
+        .unwrap()
+        .expect("expired leases are taken over");
+    assert!(new.token > old.token);
+    assert!(store.mark_delivered(item.id, later, &new).await.unwrap());
+    store.release_outbox(&new).await.unwrap();
+    // The old holder wakes up: its outcome is refused, and releasing changes nothing.
+    assert!(!store.mark_delivered(item.id, later, &old).await.unwrap());
+    assert!(
+        !store
+            .mark_failed(item.id, later, "late", &old)
+            .await
+            .unwrap()
+    );
+    store.release_outbox(&old).await.unwrap();
+    let again = store.lease_outbox(inc, dest, "c", later, later + Duration::minutes(5));
+    let again = again.await.unwrap().expect("released");
+    assert!(again.token > new.token, "tokens only grow");
+}

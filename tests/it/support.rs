@@ -146,6 +146,9 @@ impl Options {
             secrets: self.secrets.unwrap_or_else(secrets),
         };
         let clock = ManualClock::new(t0());
+        if let Some(fake) = &slack {
+            fake.use_clock(&clock);
+        }
         let (app, console) = wiring.app(dir.path(), &clock).await;
         Harness {
             dir,

@@ -31,7 +31,7 @@ fn one_issue(h: &Harness, repo: &str) -> Issue {
 
 /// The writes of a log, `METHOD /path` with issue and comment numbers as `N`, counted:
 /// the whole of what Ripple changed on GitHub.
-fn writes(log: &[Req]) -> BTreeMap<String, usize> {
+pub fn writes(log: &[Req]) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
     for r in log.iter().filter(|r| r.method != "GET") {
         let path: Vec<&str> = r
@@ -51,7 +51,7 @@ fn map(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
 
 /// What the demo's first run writes on fresh repositories: four labels and one issue
 /// in each of the three failing teams' repositories.
-fn first_run() -> BTreeMap<String, usize> {
+pub fn first_run() -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
     for repo in [COMMERCE, FINANCE, LOYALTY] {
         out.insert(format!("POST /repos/{repo}/labels"), 4);

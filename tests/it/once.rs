@@ -3,12 +3,12 @@
 //! test asserts everything the fake Slack and GitHub received.
 
 use super::fake_slack::{Fault, Msg, Sent};
+use super::github::{self, writes};
 use super::slack::{CHANNEL_OPENING, first_run, roots};
 use super::support::Harness;
 use ripple::clock::Clock;
 use ripple::notify::dispatch::deliver_due;
 use ripple::store::Store;
-use std::collections::BTreeMap;
 
 async fn both() -> Harness {
     Harness::options().slack().github().start().await
@@ -17,18 +17,7 @@ async fn both() -> Harness {
 /// GitHub's writes of the demo's first run: four labels and an issue per failing team.
 fn github_first_run(h: &Harness) {
     let log = h.github().take_log();
-    let mut writes: BTreeMap<String, usize> = BTreeMap::new();
-    for r in log.iter().filter(|r| r.method != "GET") {
-        *writes
-            .entry(format!("{} {}", r.method, r.path))
-            .or_default() += 1;
-    }
-    let mut expected = BTreeMap::new();
-    for repo in ["acme/commerce", "acme/finance", "acme/loyalty"] {
-        expected.insert(format!("POST /repos/{repo}/labels"), 4);
-        expected.insert(format!("POST /repos/{repo}/issues"), 1);
-    }
-    assert_eq!(writes, expected, "one issue per incident");
+    assert_eq!(writes(&log), github::first_run(), "one issue per incident");
 }
 
 #[tokio::test]

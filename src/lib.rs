@@ -7,7 +7,7 @@
 //! 1. **Leaves.** [`config`] (`ripple.yaml`, every section type, secrets from the
 //!    environment), with the small leaves it stands on: `duration` (serde durations),
 //!    `calendar` (digest slots), `yaml` and `diag` (positions and `file:line:col`
-//!    diagnostics). [`clock`] is the one source of time (manual in tests).
+//!    diagnostics), `escape` (outside text made inert for Slack and GitHub). [`clock`] is the one source of time (manual in tests).
 //! 2. **Pure cores.** [`rules`] (monitor definitions and their validation), [`incident`]
 //!    (conditions, fingerprints, `decide`: triage, inhibition, flap damping, escalation
 //!    and the ack rule as one pure function), [`lineage`] (SQL → table graph),
@@ -31,6 +31,7 @@
 pub mod config;
 mod diag;
 mod duration;
+mod escape;
 mod yaml;
 
 mod calendar;

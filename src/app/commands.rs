@@ -8,6 +8,9 @@
 use super::App;
 use crate::command::{Command, Direction, Reply, UserError, help};
 use crate::diag::did_you_mean;
+// Every text a person typed, and every value the warehouse returned, is escaped where it
+// is echoed: replies are Slack mrkdwn, read by everybody in the channel.
+use crate::escape::mrkdwn as esc;
 use std::fmt::Write;
 
 /// Lines shown by `lineage` before summarising.
@@ -38,7 +41,7 @@ impl App {
                     let note = if note.is_empty() {
                         String::new()
                     } else {
-                        format!(": {note}")
+                        format!(": {}", esc(&note))
                     };
                     Reply::in_channel(format!(
                         ":white_check_mark: Incident #{} (`{}`) resolved by {who}{note}",
@@ -57,7 +60,7 @@ fn mistake_or_failure(e: &anyhow::Error) -> UserError {
     let known = e.downcast_ref::<super::SilenceError>().is_some()
         || e.downcast_ref::<super::IncidentError>().is_some();
     if known {
-        UserError(format!(":warning: {e}"))
+        UserError(format!(":warning: {}", esc(&e.to_string())))
     } else {
         UserError::internal(e)
     }
@@ -71,7 +74,7 @@ async fn status(app: &App, team: Option<&str>) -> anyhow::Result<Reply> {
         let hint = did_you_mean(t, &names)
             .map(|s| format!(" Did you mean `{s}`?"))
             .unwrap_or_default();
-        return Ok(Reply::ephemeral(format!("No team `{t}`.{hint}")));
+        return Ok(Reply::ephemeral(format!("No team `{}`.{hint}", esc(t))));
     }
     let open: Vec<_> = app
         .store
@@ -81,7 +84,7 @@ async fn status(app: &App, team: Option<&str>) -> anyhow::Result<Reply> {
         .filter(|i| team.is_none_or(|t| i.team == t))
         .collect();
     let mut out = String::new();
-    let scope = team.map(|t| format!(" for {t}")).unwrap_or_default();
+    let scope = team.map(|t| format!(" for {}", esc(t))).unwrap_or_default();
     let _ = writeln!(out, "*Open incidents{scope}: {}*", open.len());
     for i in &open {
         let acked = match app.store.acknowledgement(i.id).await? {
@@ -94,7 +97,7 @@ async fn status(app: &App, team: Option<&str>) -> anyhow::Result<Reply> {
             i.id,
             i.severity,
             i.monitor_id,
-            i.outcome.summary(),
+            esc(&i.outcome.summary()),
             i.opened_at.format("%Y-%m-%d %H:%M UTC")
         );
     }
@@ -113,7 +116,7 @@ async fn status(app: &App, team: Option<&str>) -> anyhow::Result<Reply> {
                 s.monitor_id,
                 s.until.format("%Y-%m-%d %H:%M UTC"),
                 s.created_by,
-                s.reason
+                esc(&s.reason)
             );
         }
     }
@@ -131,7 +134,8 @@ async fn unknown_table(app: &App, table: &str) -> anyhow::Result<Option<Reply>> 
         .map(|s| format!(" Did you mean `{s}`?"))
         .unwrap_or_default();
     Ok(Some(Reply::ephemeral(format!(
-        "`{table}` is not in the lineage graph.{hint}"
+        "`{}` is not in the lineage graph.{hint}",
+        esc(table)
     ))))
 }
 
@@ -142,7 +146,7 @@ async fn impact(app: &App, table: &str) -> anyhow::Result<Reply> {
     let top = app.config.slack.as_ref().map(|s| s.impact_top);
     let report = app.impact_report(&[table.to_string()], top).await?;
     let text = crate::impact::render::text(&report);
-    Ok(Reply::ephemeral(format!("```{}```", text.trim_end())))
+    Ok(Reply::ephemeral(format!("```{}```", esc(text.trim_end()))))
 }
 
 async fn lineage(app: &App, direction: Direction, table: &str) -> anyhow::Result<Reply> {
@@ -154,13 +158,13 @@ async fn lineage(app: &App, direction: Direction, table: &str) -> anyhow::Result
         Direction::Up => (graph.upstream(table, None), "upstream of"),
         Direction::Down => (graph.downstream(table, None), "downstream of"),
     };
-    let mut out = format!("*{} table(s) {word} `{table}`*\n", reached.len());
+    let mut out = format!("*{} table(s) {word} `{}`*\n", reached.len(), esc(table));
     for r in reached.iter().take(LINEAGE_SHOWN) {
         let _ = writeln!(
             out,
             "{}• `{}`",
             "  ".repeat(r.depth.saturating_sub(1)),
-            r.table
+            esc(&r.table)
         );
     }
     if reached.len() > LINEAGE_SHOWN {
@@ -174,7 +178,7 @@ fn unknown_monitor(app: &App, id: &str) -> Reply {
     let hint = did_you_mean(id, &ids)
         .map(|s| format!(" Did you mean `{s}`?"))
         .unwrap_or_default();
-    Reply::ephemeral(format!("No monitor `{id}`.{hint}"))
+    Reply::ephemeral(format!("No monitor `{}`.{hint}", esc(id)))
 }
 
 async fn run(app: &App, id: &str) -> anyhow::Result<Reply> {
@@ -192,7 +196,7 @@ async fn run(app: &App, id: &str) -> anyhow::Result<Reply> {
         .unwrap_or_default();
     Ok(Reply::ephemeral(format!(
         "Ran `{id}`: {}{incident}",
-        report.outcome.summary()
+        esc(&report.outcome.summary())
     )))
 }
 
@@ -211,7 +215,7 @@ async fn silence(
         ":mute: `{}` silenced until {} by {who}: {}",
         s.monitor_id,
         s.until.format("%Y-%m-%d %H:%M UTC"),
-        s.reason
+        esc(&s.reason)
     )))
 }
 
@@ -225,6 +229,6 @@ async fn escalate(app: &App, incident: i64) -> anyhow::Result<Reply> {
         Ok(channel) => Ok(Reply::in_channel(format!(
             ":rotating_light: Incident #{incident} now has its own channel: <#{channel}>"
         ))),
-        Err(e) => Ok(Reply::ephemeral(format!(":warning: {}", e.message))),
+        Err(e) => Ok(Reply::ephemeral(format!(":warning: {}", esc(&e.message)))),
     }
 }

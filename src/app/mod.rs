@@ -39,6 +39,7 @@ pub mod reload;
 pub mod scheduler;
 pub mod serve;
 mod silences;
+pub mod state;
 mod usage;
 
 /// A configured Ripple: rules loaded, warehouse and store open.

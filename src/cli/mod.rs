@@ -1,5 +1,5 @@
-//! The command line: `ripple check | run | serve | demo | incidents | impact | lineage |
-//! silence | unsilence | silences`.
+//! The command line: `ripple check | run | serve | demo | incidents | backup | impact |
+//! lineage | silence | unsilence | silences | digest`.
 //!
 //! Exit codes: 0 ok; 1 findings (`check` found problems, `run --once
 //! --fail-on-incident` saw an open incident); 2 usage or configuration error.
@@ -91,6 +91,14 @@ pub enum Command {
     ///
     /// Example: `ripple digest commerce-morning --now`.
     Digest(digest::DigestArgs),
+    /// Write a consistent copy of the state store (safe while Ripple runs).
+    ///
+    /// Example: `ripple backup /backups/ripple-$(date +%F).db`; restore by putting
+    /// the copy at the configured `state.path` while Ripple is stopped.
+    Backup {
+        /// Where to write the copy; must not exist yet.
+        path: PathBuf,
+    },
     /// List incidents from the state store.
     ///
     /// Example: `ripple incidents --all`.
@@ -124,6 +132,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(&cli.config, args).await,
         Command::Demo(args) => demo::run(&cli.config, args).await,
         Command::Digest(args) => digest::run(&cli.config, args).await,
+        Command::Backup { path } => run::backup(&cli.config, &path).await,
         Command::Incidents { all } => run::list_incidents(&cli.config, all).await,
         Command::Impact(args) => impact::run(&cli.config, args).await,
         Command::Silence(args) => silence::silence(&cli.config, args).await,

@@ -1,12 +1,10 @@
 //! `ripple run --once` and `ripple incidents`.
 
 use crate::app::{App, RunSummary};
-use crate::clock::SystemClock;
 use crate::store::{IncidentRow, Store};
 use clap::Args;
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -16,6 +14,10 @@ pub struct RunArgs {
     /// Exit 1 when any incident is open afterwards (for CI gates).
     #[arg(long)]
     pub fail_on_incident: bool,
+    /// Start a new state store even though Slack or GitHub carry an earlier
+    /// deployment's incidents (they are adopted; numbering continues above them).
+    #[arg(long)]
+    pub new_state: bool,
 }
 
 pub async fn run(config: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -26,10 +28,11 @@ pub async fn run(config: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     let Some(cfg) = super::load_config(config) else {
         return Ok(ExitCode::from(2));
     };
-    let app = App::from_config(cfg, Arc::new(SystemClock)).await?;
+    let app = App::start(cfg, args.new_state).await?;
     let summary = app.run_once().await?;
     print_summary(&summary);
     let open = app.store.incidents(true).await?;
+    app.store.close().await?;
     if args.fail_on_incident && !open.is_empty() {
         return Ok(ExitCode::from(1));
     }
@@ -132,6 +135,23 @@ pub async fn list_incidents(config: &Path, all: bool) -> anyhow::Result<ExitCode
     };
     let store = Store::open(&cfg.resolve(&cfg.state.path)).await?;
     println!("{}", incidents_table(&store.incidents(!all).await?));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `ripple backup PATH`: a consistent copy of the state store, safe while Ripple runs.
+pub async fn backup(config: &Path, dest: &Path) -> anyhow::Result<ExitCode> {
+    let Some(cfg) = super::load_config(config) else {
+        return Ok(ExitCode::from(2));
+    };
+    let path = cfg.resolve(&cfg.state.path);
+    if crate::app::state::inspect(&path)? != crate::app::state::StateFile::Present {
+        eprintln!("{}: no state store to back up", path.display());
+        return Ok(ExitCode::from(2));
+    }
+    let store = Store::open(&path).await?;
+    store.backup(dest).await?;
+    store.close().await?;
+    println!("backed up {} to {}", path.display(), dest.display());
     Ok(ExitCode::SUCCESS)
 }
 

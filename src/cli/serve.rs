@@ -4,12 +4,10 @@
 
 use crate::app::App;
 use crate::app::live::Live;
-use crate::clock::SystemClock;
 use crate::server::ServerState;
 use clap::Args;
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -17,6 +15,10 @@ pub struct ServeArgs {
     /// is honoured as on Cloud Run.
     #[arg(long)]
     pub listen: Option<String>,
+    /// Start a new state store even though Slack or GitHub carry an earlier
+    /// deployment's incidents (they are adopted; numbering continues above them).
+    #[arg(long)]
+    pub new_state: bool,
 }
 
 pub async fn run(config: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -27,11 +29,12 @@ pub async fn run(config: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         Ok(p) => format!("0.0.0.0:{p}"),
         Err(_) => "0.0.0.0:8080".into(),
     });
-    let app = App::from_config(cfg, Arc::new(SystemClock)).await?;
+    let app = App::start(cfg, args.new_state).await?;
     for p in &app.rules.problems {
         eprintln!("skipped: {p}");
     }
     let monitors = app.rules.monitors.len();
+    let store = app.store.clone();
     let live = Live::new(app);
     let listener = tokio::net::TcpListener::bind(&listen).await?;
     eprintln!(
@@ -62,6 +65,7 @@ pub async fn run(config: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let (http, scheduler, ()) = tokio::join!(async move { http.await }, scheduler, signal);
     http?;
     scheduler?;
+    store.close().await?;
     Ok(ExitCode::SUCCESS)
 }
 

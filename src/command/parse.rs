@@ -1,6 +1,8 @@
 //! `/ripple` text → a [`Command`], or a usage message with a did-you-mean. Pure.
 
 use crate::diag::did_you_mean;
+// Usage texts echo what was typed; Slack must not read it as a mention.
+use crate::escape::mrkdwn as esc;
 use std::time::Duration;
 
 /// Which way `lineage` walks.
@@ -151,7 +153,8 @@ fn unknown(word: &str) -> Usage {
         None => String::new(),
     };
     Usage(format!(
-        "Unknown subcommand `{word}`.{hint} Try `/ripple help`."
+        "Unknown subcommand `{}`.{hint} Try `/ripple help`.",
+        esc(word)
     ))
 }
 
@@ -173,7 +176,10 @@ fn incident_arg(name: &str, args: &[&str]) -> Result<i64, Usage> {
     incident_id(&word).ok_or_else(|| {
         wrong(
             name,
-            &format!("`{word}` is not an incident number (like `12` or `#12`)"),
+            &format!(
+                "`{}` is not an incident number (like `12` or `#12`)",
+                esc(&word)
+            ),
         )
     })
 }
@@ -188,7 +194,7 @@ fn lineage(args: &[&str]) -> Result<Command, Usage> {
                 .unwrap_or_default();
             return Err(wrong(
                 "lineage",
-                &format!("`{other}` is not `up` or `down`{hint}"),
+                &format!("`{}` is not `up` or `down`{hint}", esc(other)),
             ));
         }
         None => return Err(wrong("lineage", "`lineage` needs a direction and a table")),
@@ -204,7 +210,10 @@ fn resolve(args: &[&str]) -> Result<Command, Usage> {
     let incident = incident_id(first).ok_or_else(|| {
         wrong(
             "resolve",
-            &format!("`{first}` is not an incident number (like `12` or `#12`)"),
+            &format!(
+                "`{}` is not an incident number (like `12` or `#12`)",
+                esc(first)
+            ),
         )
     })?;
     Ok(Command::Resolve {
@@ -220,7 +229,10 @@ fn silence(args: &[&str]) -> Result<Command, Usage> {
     let duration = humantime::parse_duration(duration).map_err(|_| {
         wrong(
             "silence",
-            &format!("`{duration}` is not a duration (like `30m`, `2h`, `1d`)"),
+            &format!(
+                "`{}` is not a duration (like `30m`, `2h`, `1d`)",
+                esc(duration)
+            ),
         )
     })?;
     Ok(Command::Silence {

@@ -7,6 +7,7 @@
 //! idempotent. The status section sits between two markers so updates can rewrite it
 //! without touching anything people may have edited around it.
 
+use crate::escape::no_mentions;
 use crate::impact::ImpactReport;
 use crate::incident::fingerprint;
 use crate::monitor::Outcome;
@@ -19,12 +20,22 @@ const STATUS_START: &str = "<!-- ripple:status -->";
 const STATUS_END: &str = "<!-- /ripple:status -->";
 const TITLE_OUTCOME_MAX: usize = 72;
 
+/// What every Ripple issue body carries, whatever its monitor.
+pub const FINGERPRINT_PREFIX: &str = "<!-- ripple:fingerprint=";
+const INCIDENT_PREFIX: &str = "<!-- ripple:incident=";
+
 pub fn fingerprint_marker(monitor_id: &str) -> String {
-    format!("<!-- ripple:fingerprint={} -->", fingerprint(monitor_id))
+    format!("{FINGERPRINT_PREFIX}{} -->", fingerprint(monitor_id))
 }
 
 pub fn incident_marker(incident_id: i64) -> String {
-    format!("<!-- ripple:incident={incident_id} -->")
+    format!("{INCIDENT_PREFIX}{incident_id} -->")
+}
+
+/// The incident id of a body's incident marker.
+pub fn incident_of(body: &str) -> Option<i64> {
+    let rest = &body[body.find(INCIDENT_PREFIX)? + INCIDENT_PREFIX.len()..];
+    rest.split(" -->").next()?.trim().parse().ok()
 }
 
 pub fn event_marker(key: &str) -> String {
@@ -156,7 +167,7 @@ pub fn replace_status(body: &str, n: &Notification) -> String {
 fn what_failed(out: &mut String, n: &Notification) {
     let _ = writeln!(out, "## What failed\n");
     if !n.description.is_empty() {
-        let _ = writeln!(out, "{}\n", n.description);
+        let _ = writeln!(out, "{}\n", no_mentions(&n.description));
     }
     let _ = writeln!(out, "| | |\n|---|---|");
     let _ = writeln!(out, "| Monitor | `{}` |", n.monitor_id);
@@ -179,7 +190,7 @@ fn how(o: &Outcome) -> String {
         Outcome::Pass => "passing".into(),
         Outcome::Fail {
             message: Some(m), ..
-        } => format!("**fail**: {m}"),
+        } => format!("**fail**: {}", no_mentions(m)),
         Outcome::Fail { rows, .. } => format!(
             "**fail**: the query returned **{rows}** row{} (healthy data returns none)",
             if *rows == 1 { "" } else { "s" }
@@ -217,7 +228,7 @@ fn assignment_notes(out: &mut String, unassigned: &[Unassigned]) {
     }
     let _ = writeln!(out, "\n## Not assigned\n");
     for u in unassigned {
-        let _ = writeln!(out, "- `{}`: {}", u.login, u.reason);
+        let _ = writeln!(out, "- `{}`: {}", u.login, no_mentions(&u.reason));
     }
     let _ = writeln!(
         out,
@@ -283,7 +294,8 @@ pub enum CommentKind {
 /// A comment with its idempotence marker.
 pub fn comment(n: &Notification, kind: CommentKind, key: &str) -> String {
     let summary = n.outcome.summary();
-    let first = summary.lines().next().unwrap_or_default();
+    // The summary can carry values from the data; they must not ping anybody.
+    let first = no_mentions(summary.lines().next().unwrap_or_default());
     let cond = n.condition.map(|c| c.as_str()).unwrap_or("resolved");
     let text = match kind {
         CommentKind::Changed => format!("**Now {cond}**: {first}"),

@@ -12,7 +12,7 @@ use super::state::{IssueLinks, Link, LinkState};
 use crate::clock::Clock;
 use crate::config::{Config, OnRecovery, Secrets};
 use crate::notify::once::Journal;
-use crate::notify::{EventKind, Notification, Notifier, NotifyError};
+use crate::notify::{EventKind, Footprint, Notification, Notifier, NotifyError};
 use crate::store::Store;
 use async_trait::async_trait;
 use octocrab::models::IssueState;
@@ -127,6 +127,26 @@ impl Notifier for GithubNotifier {
             EventKind::Resolved => self.resolve(n, team).await,
             EventKind::AlsoAffected => self.update(n, team).await,
         }
+    }
+
+    /// Open issues with Ripple's fingerprint marker in every team repository.
+    async fn footprints(&self) -> Result<Vec<Footprint>, NotifyError> {
+        let repos: std::collections::BTreeSet<&str> =
+            self.teams.values().map(|t| t.repo.as_str()).collect();
+        let mut out = vec![];
+        for repo in repos {
+            for i in self
+                .issues(repo)
+                .find_open(body::FINGERPRINT_PREFIX)
+                .await?
+            {
+                out.push(Footprint {
+                    place: format!("{repo}#{}", i.number),
+                    incident_id: i.body.as_deref().and_then(body::incident_of),
+                });
+            }
+        }
+        Ok(out)
     }
 }
 

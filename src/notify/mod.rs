@@ -77,10 +77,25 @@ impl NotifyError {
     }
 }
 
+/// Something Ripple left in a destination that outlives its state store: an open
+/// issue carrying Ripple's markers, a root message carrying its metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Footprint {
+    /// Where, for people: `acme/orders#12`, `C0COMMERCE@1700000000.000100`.
+    pub place: String,
+    /// The incident it belongs to, when its marker says.
+    pub incident_id: Option<i64>,
+}
+
 /// A destination: console, Slack, GitHub.
 #[async_trait]
 pub trait Notifier: Send + Sync {
     /// The destination's name in the outbox; stable across restarts.
     fn destination(&self) -> &str;
     async fn deliver(&self, n: &Notification) -> Result<(), NotifyError>;
+    /// What an earlier deployment left here, so that a lost state file is noticed
+    /// instead of silently starting over. A destination that keeps nothing has none.
+    async fn footprints(&self) -> Result<Vec<Footprint>, NotifyError> {
+        Ok(vec![])
+    }
 }

@@ -66,20 +66,20 @@ pub fn incident(n: &Notification, ctx: &Context, resolved_at: Option<DateTime<Ut
 
 /// A reply in the incident's thread: a change, a reminder, another monitor, recovery.
 pub fn thread_update(n: &Notification) -> Message {
+    // The summary can carry the warehouse's words (error texts, measured values).
+    let summary = escape(&n.outcome.summary());
     let line = match n.event {
-        EventKind::Opened => format!(":rotating_light: Failing again: {}", n.outcome.summary()),
+        EventKind::Opened => format!(":rotating_light: Failing again: {summary}"),
         EventKind::Updated(crate::incident::UpdateReason::ConditionChanged) => {
-            format!(":arrows_counterclockwise: Now {}", n.outcome.summary())
+            format!(":arrows_counterclockwise: Now {summary}")
         }
         EventKind::Updated(crate::incident::UpdateReason::Reminder) => format!(
-            ":hourglass: Still failing since {}: {}",
+            ":hourglass: Still failing since {}: {summary}",
             n.opened_at.format("%Y-%m-%d %H:%M UTC"),
-            n.outcome.summary()
         ),
         EventKind::AlsoAffected => format!(
-            ":link: Downstream monitor `{}` fails too: {}",
-            n.monitor_id,
-            n.outcome.summary()
+            ":link: Downstream monitor `{}` fails too: {summary}",
+            escape(&n.monitor_id),
         ),
         EventKind::Resolved => format!(
             ":white_check_mark: Recovered at {}",
@@ -122,9 +122,9 @@ fn fallback(n: &Notification, resolved: bool) -> String {
     format!(
         "Incident #{} {verb}: {}/{}: {}",
         n.incident_id,
-        n.team,
-        n.monitor_id,
-        n.outcome.summary()
+        escape(&n.team),
+        escape(&n.monitor_id),
+        escape(&n.outcome.summary())
     )
 }
 
@@ -208,7 +208,9 @@ fn impact(r: &ImpactReport, top: usize) -> Vec<Value> {
 
 fn sql(n: &Notification) -> String {
     // Leave room for the fences and the label; backticks inside would end the block.
-    let body = clip(&n.sql.trim().replace("```", "'''"), MAX_SECTION - 40);
+    // Slack reads `<…>` even inside a code block; its escapes show as the characters.
+    let body = escape(&n.sql.trim().replace("```", "'''"));
+    let body = clip(&body, MAX_SECTION - 40);
     format!("*Monitor SQL*\n```{body}```")
 }
 
@@ -280,12 +282,8 @@ pub fn cap(mut blocks: Vec<Value>) -> Vec<Value> {
     blocks
 }
 
-/// Slack's mrkdwn control characters.
-pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
+/// Slack's mrkdwn control characters (`&`, `<`, `>`): what every outside text goes through.
+pub use crate::escape::mrkdwn as escape;
 
 /// The Block Kit JSON Slack would get: the root message on opening, a thread reply
 /// otherwise.

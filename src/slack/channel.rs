@@ -176,7 +176,7 @@ impl SlackNotifier {
             "[{}] {}: {}",
             n.severity.to_uppercase(),
             n.monitor_id,
-            n.outcome.summary()
+            super::blocks::escape(&n.outcome.summary())
         );
         self.api
             .set_topic(id, &super::blocks::clip(&topic, 250))

@@ -118,8 +118,38 @@ impl Api {
 
     /// A channel by exact name, archived ones included (they keep their name taken).
     pub async fn find_channel(&self, name: &str) -> Result<Option<SlackChannelInfo>> {
+        let bare = name.strip_prefix('#').unwrap_or(name);
+        let mut hit = None;
+        self.scan_channels(|c| {
+            if c.name.as_deref() == Some(bare) {
+                hit = Some(c);
+            }
+            hit.is_none()
+        })
+        .await?;
+        Ok(hit)
+    }
+
+    /// Every channel the app can see (archived ones too) that `keep` accepts.
+    pub async fn channels_where(
+        &self,
+        keep: impl Fn(&SlackChannelInfo) -> bool,
+    ) -> Result<Vec<SlackChannelInfo>> {
+        let mut out = vec![];
+        self.scan_channels(|c| {
+            if keep(&c) {
+                out.push(c);
+            }
+            true
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// conversations.list page by page, until `visit` says stop; bounded at 50 pages of
+    /// 1,000 channels.
+    async fn scan_channels(&self, mut visit: impl FnMut(SlackChannelInfo) -> bool) -> Result<()> {
         let mut cursor: Option<SlackCursorId> = None;
-        // Bounded: 50 pages of 1,000 channels.
         for _ in 0..50 {
             let req = SlackApiConversationsListRequest::new()
                 .with_limit(1000)
@@ -134,11 +164,10 @@ impl Api {
                 .conversations_list(&req)
                 .await
                 .map_err(|e| SlackError::from_client("conversations.list", e))?;
-            let hit = page.channels.into_iter().find(|c| {
-                c.name.as_deref() == Some(name) || c.name.as_deref() == name.strip_prefix('#')
-            });
-            if hit.is_some() {
-                return Ok(hit);
+            for c in page.channels {
+                if !visit(c) {
+                    return Ok(());
+                }
             }
             cursor = page
                 .response_metadata
@@ -148,7 +177,7 @@ impl Api {
                 break;
             }
         }
-        Ok(None)
+        Ok(())
     }
 
     pub async fn invite(&self, channel: &str, users: &[String]) -> Result<()> {

@@ -68,7 +68,10 @@ impl Handler {
                 let r = me.execute(cmd, &user).await;
                 me.respond(&url, &r).await;
             });
-            return Reply::ephemeral(format!("Working on `/ripple {}`…", inv.text.trim()));
+            return Reply::ephemeral(format!(
+                "Working on `/ripple {}`…",
+                crate::escape::mrkdwn(inv.text.trim())
+            ));
         }
         self.execute(cmd, &inv.user_id).await
     }
@@ -91,7 +94,10 @@ impl Handler {
     /// A button of the incident message; answered through `response_url`.
     pub async fn button(self: &Arc<Self>, action: &str, value: &str, user: &str) -> Reply {
         let Ok(incident) = value.parse::<i64>() else {
-            return Reply::ephemeral(format!("Unknown button value `{value}`"));
+            return Reply::ephemeral(format!(
+                "Unknown button value `{}`",
+                crate::escape::mrkdwn(value)
+            ));
         };
         let cmd = match action {
             "ripple_ack" => Command::Ack { incident },
@@ -107,7 +113,10 @@ impl Handler {
                 },
                 None => return Reply::ephemeral(format!("No incident #{incident}")),
             },
-            other => return Reply::ephemeral(format!("Unknown action `{other}`")),
+            other => {
+                let other = crate::escape::mrkdwn(other);
+                return Reply::ephemeral(format!("Unknown action `{other}`"));
+            }
         };
         self.execute(cmd, user).await
     }

@@ -18,7 +18,7 @@ use crate::config::{Config, EscalatePolicy, Secrets};
 use crate::incident::fingerprint;
 use crate::notify::once::Journal;
 pub(super) use crate::notify::once::store_err;
-use crate::notify::{EventKind, Notification, Notifier, NotifyError};
+use crate::notify::{EventKind, Footprint, Notification, Notifier, NotifyError};
 use crate::store::Store;
 use async_trait::async_trait;
 use serde_json::Value;
@@ -483,6 +483,61 @@ impl Notifier for SlackNotifier {
             EventKind::Updated(_) | EventKind::AlsoAffected => self.update(n, &team).await,
         }
     }
+
+    /// Root messages in the latest page of each team channel, and incident channels
+    /// still open (their purpose carries the incident marker).
+    async fn footprints(&self) -> Result<Vec<Footprint>, NotifyError> {
+        let mut out = vec![];
+        let names: std::collections::BTreeSet<&str> = self
+            .teams
+            .values()
+            .filter_map(|t| t.channel.as_deref())
+            .collect();
+        for name in names {
+            let id = self.team_channel_id(name).await?;
+            let page = self.api.history_page(&id, "0", None).await?;
+            for m in page.messages.iter().filter(|m| is_root(m)) {
+                out.push(Footprint {
+                    place: format!("{name}@{}", m.origin.ts.0),
+                    incident_id: meta_value(m, "incident_id").and_then(|v| v.parse().ok()),
+                });
+            }
+        }
+        let prefix = super::channel::marker(0).trim_end_matches('0').to_string();
+        let open_rooms = self
+            .api
+            .channels_where(|c| {
+                !c.flags.is_archived.unwrap_or(false)
+                    && c.purpose
+                        .as_ref()
+                        .is_some_and(|p| p.value.contains(&prefix))
+            })
+            .await?;
+        for c in open_rooms {
+            let purpose = c.purpose.map(|p| p.value).unwrap_or_default();
+            out.push(Footprint {
+                place: format!("#{}", c.name.unwrap_or(c.id.0)),
+                incident_id: purpose
+                    .split(&prefix)
+                    .nth(1)
+                    .and_then(|rest| rest.split(|ch: char| !ch.is_ascii_digit()).next())
+                    .and_then(|d| d.parse().ok()),
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn is_root(m: &SlackHistoryMessage) -> bool {
+    m.content
+        .metadata
+        .as_ref()
+        .is_some_and(|meta| meta.event_type == ROOT_EVENT)
+}
+
+fn meta_value(m: &SlackHistoryMessage, key: &str) -> Option<String> {
+    let meta = m.content.metadata.as_ref()?;
+    meta.event_payload.as_ref()?.get(key).cloned()
 }
 
 /// One key per event, as GitHub comments use.

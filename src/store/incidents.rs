@@ -404,9 +404,13 @@ impl Writer<'_, '_> {
             _ => self.now(),
         };
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO incidents (fingerprint, monitor_id, team, severity, status, condition, outcome,
-                                    failures, opened_at, updated_at, last_notified_at)
-             VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $8, $9) RETURNING id",
+            // The next number is above both the last incident and the floor a new state
+            // over an earlier deployment's traces was given.
+            "INSERT INTO incidents (id, fingerprint, monitor_id, team, severity, status, condition,
+                                    outcome, failures, opened_at, updated_at, last_notified_at)
+             VALUES ((SELECT MAX(COALESCE((SELECT MAX(id) FROM incidents), 0),
+                                 COALESCE((SELECT MAX(floor) FROM incident_id_floor), 0)) + 1),
+                     $1, $2, $3, $4, 'open', $5, $6, $7, $8, $8, $9) RETURNING id",
         )
         .bind(&self.key.fingerprint)
         .bind(self.key.monitor_id)

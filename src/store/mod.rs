@@ -8,6 +8,7 @@
 //! two processes race.
 
 mod digests;
+mod file;
 mod history;
 mod incidents;
 mod journal;
@@ -42,6 +43,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("schema_v6_silences.sql")),
     (7, include_str!("schema_v7_intents.sql")),
     (8, include_str!("schema_v8_leases.sql")),
+    (9, include_str!("schema_v9_id_floor.sql")),
 ];
 
 /// The state store.

@@ -12,6 +12,7 @@ mod fake_slack;
 #[path = "../../benches/support/generator.rs"]
 mod generator;
 mod github;
+mod hostile;
 mod impact;
 mod kinds;
 mod layout;
@@ -27,4 +28,5 @@ mod serve;
 mod silences;
 mod slack;
 mod slack_commands;
+mod state_guard;
 mod support;

@@ -8,14 +8,14 @@ use ripple::clock::Clock;
 use ripple::slack::{Handler, signature};
 use std::sync::Arc;
 
-struct Server {
-    url: String,
-    http: reqwest::Client,
+pub(super) struct Server {
+    pub(super) url: String,
+    pub(super) http: reqwest::Client,
     /// The app the handler serves; a test swaps it as a reload does.
-    live: Arc<ripple::app::live::Live>,
+    pub(super) live: Arc<ripple::app::live::Live>,
 }
 
-async fn serve(h: &Harness) -> Server {
+pub(super) async fn serve(h: &Harness) -> Server {
     // The server's app is a second one over the same state, with its one Slack notifier.
     let (app, _) = h.new_app().await;
     let clock = Arc::new(h.clock.clone());
@@ -33,14 +33,20 @@ async fn serve(h: &Harness) -> Server {
     }
 }
 
-fn form(pairs: &[(&str, &str)]) -> String {
+pub(super) fn form(pairs: &[(&str, &str)]) -> String {
     form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish()
 }
 
 impl Server {
-    async fn post(&self, path: &str, body: String, ts: i64, secret: &str) -> reqwest::Response {
+    pub(super) async fn post(
+        &self,
+        path: &str,
+        body: String,
+        ts: i64,
+        secret: &str,
+    ) -> reqwest::Response {
         let ts = ts.to_string();
         let sig = signature::sign(secret, &ts, body.as_bytes());
         self.http
@@ -55,7 +61,7 @@ impl Server {
     }
 }
 
-async fn command(h: &Harness, srv: &Server, text: &str, respond: usize) -> String {
+pub(super) async fn command(h: &Harness, srv: &Server, text: &str, respond: usize) -> String {
     let url = format!("{}/respond/{respond}", h.slack().url);
     let body = form(&[
         ("command", "/ripple"),

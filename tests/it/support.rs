@@ -203,9 +203,26 @@ impl Wiring {
         if self.slack_url.is_none() && self.github_url.is_none() {
             return console_app(cfg, clock).await;
         }
-        let mut app = App::from_config_with_secrets(cfg, Arc::new(clock.clone()), &self.secrets)
+        let app = App::from_config_with_secrets(cfg, Arc::new(clock.clone()), &self.secrets)
             .await
             .unwrap();
+        (self.faked_only(app), Arc::default())
+    }
+
+    /// As `ripple run` and `serve` start: behind the state guard.
+    async fn guarded(
+        &self,
+        dir: &Path,
+        clock: &ManualClock,
+        new_state: bool,
+    ) -> anyhow::Result<App> {
+        let cfg = self.config(dir);
+        let app = App::start_with(cfg, Arc::new(clock.clone()), &self.secrets, new_state).await?;
+        Ok(self.faked_only(app))
+    }
+
+    /// Keeps only the notifiers of the fakes.
+    fn faked_only(&self, mut app: App) -> App {
         let faked: Vec<Arc<dyn Notifier>> = app
             .notifiers
             .iter()
@@ -219,7 +236,7 @@ impl Wiring {
         let wanted = usize::from(self.slack_url.is_some()) + usize::from(self.github_url.is_some());
         assert_eq!(faked.len(), wanted, "each fake has its notifier");
         app.set_notifiers(faked);
-        (app, Arc::default())
+        app
     }
 }
 
@@ -290,6 +307,15 @@ impl Harness {
         let (app, console) = self.new_app().await;
         self.app = app;
         self.console = console;
+    }
+
+    /// A restart as `ripple run` does it, state guard included; on error the old app stays.
+    pub async fn restart_guarded(&mut self, new_state: bool) -> anyhow::Result<()> {
+        self.app = self
+            .wiring
+            .guarded(self.dir.path(), &self.clock, new_state)
+            .await?;
+        Ok(())
     }
 
     pub fn clock_now(&self) -> chrono::DateTime<Utc> {

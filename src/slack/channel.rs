@@ -22,7 +22,7 @@ pub const MAX_NAME: usize = 80;
 const MAX_ATTEMPTS: u32 = 5;
 /// A lease older than this belongs to a worker that died (a live one gives it back when
 /// it is done, failed or not).
-const LEASE: chrono::Duration = chrono::Duration::seconds(60);
+const LEASE: chrono::Duration = chrono::Duration::seconds(30);
 
 /// `inc-YYYYMMDD-<seq>-<slug>[-n]`: lowercase, at most 80 characters; the id comes
 /// before the slug so cutting the slug never loses it.
@@ -164,12 +164,14 @@ impl SlackNotifier {
 
     /// Purpose (the marker), topic, invitations: all safe to repeat.
     async fn set_up(&self, n: &Notification, team: &TeamSlack, id: &str) -> Step {
+        // The monitor tag lets a new state store adopt this room (`adopt`).
         let purpose = format!(
-            "Incident #{} of {} ({}) · {}",
+            "Incident #{} of {} ({}) · {} {}",
             n.incident_id,
             n.monitor_id,
             n.team,
-            marker(n.incident_id)
+            marker(n.incident_id),
+            super::adopt::monitor_tag(&n.monitor_id)
         );
         self.api.set_purpose(id, &purpose).await?;
         let topic = format!(

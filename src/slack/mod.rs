@@ -3,6 +3,7 @@
 //! - [`notifier`]: the `slack` destination (root message per incident, thread updates,
 //!   root edited on resolve), with [`channel`] (dedicated incident channels) and
 //!   [`escalate`] (a channel by hand);
+//!   and [`adopt`] (taking over an earlier deployment's rooms after `--new-state`);
 //! - [`blocks`]: pure Block Kit rendering within Slack's limits;
 //! - [`client`]: slack-morphism on a configurable base URL, errors mapped for the outbox;
 //! - [`state`]: what the store remembers (intents before every create);
@@ -10,6 +11,7 @@
 //! - [`http`] (signed endpoints) and [`socket`] (Socket Mode): the two ways in;
 //! - [`signature`]: `v0` request signatures.
 
+mod adopt;
 pub mod blocks;
 pub mod channel;
 pub mod client;

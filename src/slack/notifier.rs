@@ -11,6 +11,7 @@ use super::blocks::{self, Context, Message};
 
 /// People to notify the incident message names (and so maps to Slack users).
 const PEOPLE_SHOWN: usize = 10;
+use super::adopt::marked_id;
 use super::client::Api;
 use super::state::{Channel, Link, Root, SlackLinks};
 use crate::clock::Clock;
@@ -59,7 +60,7 @@ pub struct SlackNotifier {
 pub(super) type Step<T = ()> = Result<T, NotifyError>;
 
 /// Metadata event types that mark Ripple's own messages.
-const ROOT_EVENT: &str = "ripple_incident";
+pub(super) const ROOT_EVENT: &str = "ripple_incident";
 const REPLY_EVENT: &str = "ripple_event";
 
 impl SlackNotifier {
@@ -183,7 +184,7 @@ impl SlackNotifier {
     }
 
     /// The incident's link, created (intent persisted) on first sight.
-    async fn link_or_new(&self, n: &Notification, escalated: bool) -> Step<Link> {
+    async fn link_or_new(&self, n: &Notification, team: &TeamSlack, escalated: bool) -> Step<Link> {
         if let Some(l) = self.links.get(n.incident_id).await.map_err(store_err)? {
             return Ok(l);
         }
@@ -194,11 +195,13 @@ impl SlackNotifier {
             ..Default::default()
         };
         self.links.insert(&l, n.at).await.map_err(store_err)?;
-        self.links
+        let l = self
+            .links
             .get(n.incident_id)
             .await
             .map_err(store_err)?
-            .ok_or_else(|| NotifyError::new("slack link vanished"))
+            .ok_or_else(|| NotifyError::new("slack link vanished"))?;
+        self.adopt(n, team, l).await
     }
 
     /// Where the root goes, with the root posted: the opening path, resumable.
@@ -229,7 +232,7 @@ impl SlackNotifier {
             tracing::debug!(team = %n.team, "no slack_channel and no escalation; not posted");
             return Ok(None);
         }
-        let mut l = self.link_or_new(n, escalated).await?;
+        let mut l = self.link_or_new(n, team, escalated).await?;
         if l.escalated && !matches!(l.channel, Channel::Ready { .. }) {
             l = self.ensure_channel(n, team, l).await?;
         }
@@ -245,7 +248,7 @@ impl SlackNotifier {
 
     /// The notification with its people to notify mapped to Slack users by e-mail (the
     /// ones the message shows), so the message mentions them instead of naming them.
-    async fn with_slack_people(&self, n: &Notification) -> Step<Notification> {
+    pub(super) async fn with_slack_people(&self, n: &Notification) -> Step<Notification> {
         let mut n = n.clone();
         if let Some(report) = n.impact.as_mut() {
             for p in report.notify.iter_mut().take(PEOPLE_SHOWN) {
@@ -280,7 +283,7 @@ impl SlackNotifier {
         };
         let n = &self.with_slack_people(n).await?;
         let msg = blocks::incident(n, &self.context(n).await?, None);
-        let meta = metadata(ROOT_EVENT, &[("incident_id", n.incident_id.to_string())]);
+        let meta = root_metadata(n, "open");
         let (ch, ts) = self
             .api
             .post(&channel, content(&msg, Some(meta))?, None)
@@ -400,7 +403,10 @@ impl SlackNotifier {
                 "the incident's root message is not posted yet",
             ));
         };
-        self.api.update(&channel, &ts, content(&msg, None)?).await?;
+        let meta = root_metadata(&opened, "resolved");
+        self.api
+            .update(&channel, &ts, content(&msg, Some(meta))?)
+            .await?;
         l.root = Root::Resolved { channel, ts };
         self.save(&l).await
     }
@@ -446,7 +452,7 @@ impl SlackNotifier {
     }
 
     /// A team channel's id: ids as they are, names looked up once.
-    async fn team_channel_id(&self, name: &str) -> Step<String> {
+    pub(super) async fn team_channel_id(&self, name: &str) -> Step<String> {
         let bare = name.trim_start_matches('#');
         if is_channel_id(bare) {
             return Ok(bare.to_string());
@@ -503,25 +509,18 @@ impl Notifier for SlackNotifier {
                 });
             }
         }
-        let prefix = super::channel::marker(0).trim_end_matches('0').to_string();
         let open_rooms = self
             .api
             .channels_where(|c| {
-                !c.flags.is_archived.unwrap_or(false)
-                    && c.purpose
-                        .as_ref()
-                        .is_some_and(|p| p.value.contains(&prefix))
+                let purpose = c.purpose.as_ref().map(|p| p.value.as_str()).unwrap_or("");
+                !c.flags.is_archived.unwrap_or(false) && marked_id(purpose).is_some()
             })
             .await?;
         for c in open_rooms {
             let purpose = c.purpose.map(|p| p.value).unwrap_or_default();
             out.push(Footprint {
                 place: format!("#{}", c.name.unwrap_or(c.id.0)),
-                incident_id: purpose
-                    .split(&prefix)
-                    .nth(1)
-                    .and_then(|rest| rest.split(|ch: char| !ch.is_ascii_digit()).next())
-                    .and_then(|d| d.parse().ok()),
+                incident_id: marked_id(&purpose),
             });
         }
         Ok(out)
@@ -535,7 +534,7 @@ fn is_root(m: &SlackHistoryMessage) -> bool {
         .is_some_and(|meta| meta.event_type == ROOT_EVENT)
 }
 
-fn meta_value(m: &SlackHistoryMessage, key: &str) -> Option<String> {
+pub(super) fn meta_value(m: &SlackHistoryMessage, key: &str) -> Option<String> {
     let meta = m.content.metadata.as_ref()?;
     meta.event_payload.as_ref()?.get(key).cloned()
 }
@@ -550,6 +549,19 @@ pub(super) fn event_key(n: &Notification) -> String {
     )
 }
 
+/// A root's metadata: its incident, the monitor's fingerprint (for adoption after
+/// `--new-state`) and whether it is still open.
+pub(super) fn root_metadata(n: &Notification, state: &str) -> SlackMessageMetadata {
+    let fp = fingerprint(&n.monitor_id);
+    let id = n.incident_id.to_string();
+    let payload = [
+        ("incident_id", id),
+        ("fingerprint", fp),
+        ("state", state.into()),
+    ];
+    metadata(ROOT_EVENT, &payload)
+}
+
 fn metadata(event: &str, payload: &[(&str, String)]) -> SlackMessageMetadata {
     let map = payload
         .iter()
@@ -559,7 +571,7 @@ fn metadata(event: &str, payload: &[(&str, String)]) -> SlackMessageMetadata {
 }
 
 /// A lookup gives up (and the delivery is retried later) rather than read without end.
-const MAX_PAGES: usize = 50;
+pub(super) const MAX_PAGES: usize = 50;
 
 /// Slack's `ts` form of an instant: seconds and microseconds.
 fn slack_ts(t: chrono::DateTime<chrono::Utc>) -> String {

@@ -25,6 +25,14 @@ impl Store {
         Ok(())
     }
 
+    /// The floor a new state over old traces was started with, if it was.
+    pub async fn incident_id_floor(&self) -> anyhow::Result<Option<i64>> {
+        let floor = sqlx::query_scalar("SELECT MAX(floor) FROM incident_id_floor")
+            .fetch_one(self.pool())
+            .await?;
+        Ok(floor)
+    }
+
     /// Writes a consistent copy of the whole store to `dest`, which must not exist.
     pub async fn backup(&self, dest: &Path) -> anyhow::Result<()> {
         if dest.exists() {

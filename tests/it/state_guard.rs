@@ -153,3 +153,54 @@ fn ripple_backup_copies_everything_and_restores_by_putting_it_back() {
     assert_eq!(restored, listed);
     assert!(listed.contains("#1"), "{listed}");
 }
+
+#[tokio::test]
+async fn new_state_takes_over_the_open_roots_and_rooms_instead_of_posting_again() {
+    let mut h = Harness::options().slack().github().start().await;
+    h.run().await;
+    h.deliver().await;
+    h.slack().take_sent();
+    h.github().take_log();
+    let (messages, channels) = (h.slack().messages().len(), h.slack().channels().len());
+    lose_state(&h).await;
+    h.restart_guarded(true).await.unwrap();
+    h.later(60);
+    h.run().await;
+    h.deliver().await;
+    h.github().take_log();
+    let sent = h.slack().take_sent();
+    eprintln!("SENT {sent:#?}");
+    assert_eq!(h.slack().messages().len(), messages, "no root posted again");
+    assert_eq!(
+        h.slack().channels().len(),
+        channels,
+        "no room created again"
+    );
+    let edited: Vec<_> = sent.iter().filter(|s| s.method == "chat.update").collect();
+    assert_eq!(
+        edited.len(),
+        3,
+        "each open root now names its new incident: {sent:#?}"
+    );
+    for e in &edited {
+        assert!(
+            e.text.contains("Incident #4")
+                || e.text.contains("Incident #5")
+                || e.text.contains("Incident #6"),
+            "{e:?}"
+        );
+    }
+    for m in h
+        .slack()
+        .messages()
+        .iter()
+        .filter(|m| m.thread_ts.is_none())
+    {
+        let id: i64 = m.metadata["event_payload"]["incident_id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(id > 3, "the root's metadata follows the new number: {m:?}");
+    }
+}

@@ -169,27 +169,35 @@ async fn new_state_takes_over_the_open_roots_and_rooms_instead_of_posting_again(
     h.deliver().await;
     h.github().take_log();
     let sent = h.slack().take_sent();
-    eprintln!("SENT {sent:#?}");
     assert_eq!(h.slack().messages().len(), messages, "no root posted again");
-    assert_eq!(
-        h.slack().channels().len(),
-        channels,
-        "no room created again"
-    );
-    let edited: Vec<_> = sent.iter().filter(|s| s.method == "chat.update").collect();
-    assert_eq!(
-        edited.len(),
-        3,
-        "each open root now names its new incident: {sent:#?}"
-    );
-    for e in &edited {
-        assert!(
-            e.text.contains("Incident #4")
-                || e.text.contains("Incident #5")
-                || e.text.contains("Incident #6"),
-            "{e:?}"
-        );
-    }
+    assert_eq!(h.slack().channels().len(), channels, "no room made again");
+    // Each open root edited to its new number; each room's purpose, topic and people
+    // set again for the new incident. Nothing else.
+    let told: Vec<String> = sent
+        .iter()
+        .map(|s| format!("{} {}", s.method, s.text.split(" · ").next().unwrap()))
+        .map(|t| t.split(':').next().unwrap().to_string())
+        .collect();
+    let room = |title: &str, of: &str, topic: &str| {
+        vec![
+            format!("chat.update {title}"),
+            format!("conversations.setPurpose {of}"),
+            format!("conversations.setTopic [HIGH] {topic}"),
+            "conversations.invite U000000SRE,U0000ONCALL".to_string(),
+        ]
+    };
+    let mut expected = vec!["chat.update Incident #4 failing".to_string()];
+    expected.extend(room(
+        "Incident #5 failing",
+        "Incident #5 of point_grants_reference_orders (loyalty)",
+        "point_grants_reference_orders",
+    ));
+    expected.extend(room(
+        "Incident #6 failing",
+        "Incident #6 of orders_without_payment (commerce)",
+        "orders_without_payment",
+    ));
+    assert_eq!(told, expected, "{sent:#?}");
     for m in h
         .slack()
         .messages()

@@ -83,6 +83,7 @@ pub struct World {
     pub repos: BTreeMap<String, Repo>,
     pub log: Vec<Req>,
     faults: Vec<Injected>,
+    pub tripwire: Option<std::sync::Arc<super::tripwire::Tripwire>>,
     next_id: u64,
 }
 
@@ -110,6 +111,11 @@ impl FakeGithub {
     }
 
     /// The next `times` requests with this method and path fragment get `fault`.
+    /// Injected faults not yet served.
+    pub fn faults_left(&self) -> usize {
+        self.world().faults.iter().map(|f| f.times).sum()
+    }
+
     pub fn inject(&self, method: &'static str, path_contains: &str, fault: Fault, times: usize) {
         self.world().faults.push(Injected {
             method,
@@ -206,6 +212,9 @@ async fn handle(
             }
         }
     };
+    if let Some(t) = &w.tripwire {
+        t.tick();
+    }
     w.log.push(Req {
         method: method.to_string(),
         path: path.clone(),

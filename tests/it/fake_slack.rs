@@ -93,6 +93,7 @@ pub struct World {
     pub sent: Vec<Sent>,
     pub responses: Vec<Value>,
     faults: Vec<(String, Fault, usize)>,
+    pub tripwire: Option<std::sync::Arc<super::tripwire::Tripwire>>,
     next: u64,
     clock: Option<ripple::clock::ManualClock>,
 }
@@ -135,6 +136,11 @@ impl FakeSlack {
     }
 
     /// The next `times` calls of `method` get `fault`.
+    /// Injected faults not yet served.
+    pub fn faults_left(&self) -> usize {
+        self.world().faults.iter().map(|f| f.2).sum()
+    }
+
     pub fn inject(&self, method: &str, fault: Fault, times: usize) {
         self.world().faults.push((method.into(), fault, times));
     }
@@ -333,6 +339,9 @@ async fn handle(
         w.sent.push(sent);
     }
     w.log.push((name, ok));
+    if let Some(t) = &w.tripwire {
+        t.tick();
+    }
     if fault == Some(Fault::ApplyThenFail) {
         return (StatusCode::BAD_GATEWAY, "lost").into_response();
     }
@@ -443,6 +452,10 @@ fn serve(w: &mut World, method: &str, a: &Value) -> Value {
             };
             m.text = s(a, "text").into();
             m.blocks = a["blocks"].clone();
+            // Slack keeps the metadata as it was unless the edit carries new metadata.
+            if !a["metadata"].is_null() {
+                m.metadata = a["metadata"].clone();
+            }
             m.edits += 1;
             ok(json!({"channel": ch, "ts": ts, "message": {"text": m.text}}))
         }

@@ -4,6 +4,7 @@
 mod bigquery;
 mod bigquery_fake;
 mod check;
+mod crash;
 mod demo;
 mod digests;
 mod fake_bigquery;
@@ -30,3 +31,4 @@ mod slack;
 mod slack_commands;
 mod state_guard;
 mod support;
+mod tripwire;

@@ -191,3 +191,31 @@ async fn with_the_usage_query_failing_incidents_still_open_with_table_lineage() 
         "{out}"
     );
 }
+
+#[tokio::test]
+async fn with_the_warehouse_down_every_monitor_errors_once_and_the_incidents_say_so() {
+    let h = Harness::new().await;
+    std::fs::remove_dir_all(h.dir.path().join("wh")).unwrap();
+    let s = h.run().await;
+    assert_eq!(s.results.len(), h.app.rules.monitors.len());
+    for r in &s.results {
+        assert_eq!(r.report.outcome.label(), "error", "{}", r.report.monitor_id);
+    }
+    // Monitors that wait for a second failure open on the next run; then all are told.
+    h.later(60);
+    h.run().await;
+    let told = h.take_console();
+    let open = h.app.store.incidents(false).await.unwrap();
+    assert_eq!(open.len(), h.app.rules.monitors.len(), "one incident each");
+    for i in &open {
+        let line = format!(
+            "OPENED {}/{}: error: warehouse unavailable",
+            i.team, i.monitor_id
+        );
+        assert_eq!(told.matches(&line).count(), 1, "{line}\n{told}");
+    }
+    // Down for another hour: nobody is told again.
+    h.later(60);
+    let again = h.run().await;
+    assert_eq!(again.delivered.sent, 0, "{}", h.take_console());
+}

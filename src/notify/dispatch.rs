@@ -92,9 +92,9 @@ pub async fn deliver_due_observed(
 
 /// How long a round holds a queue before someone else may take it over. A crashed
 /// holder delays its queues by at most this; a live one renews it while a delivery runs.
-const LEASE: Duration = Duration::seconds(60);
+const LEASE: Duration = Duration::seconds(30);
 /// How often a running delivery renews its lease, and by how much.
-const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(20);
+const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Who holds a lease, for the operator reading the table.
 fn holder() -> String {

@@ -1,7 +1,8 @@
 //! Crash campaigns: open → change → resolve with the delivery dropped at a random remote
 //! call (what SIGKILL leaves: the remote acted, nothing after the call was recorded),
 //! faults injected in both fakes (5xx, 429 with `Retry-After`, GitHub's secondary rate
-//! limit, lost responses) and two delivery rounds at once now and then. Every crash is
+//! limit, lost responses) and two delivery rounds at once now and then, in one process
+//! or in two on the same state file. Every crash is
 //! followed by a restart over the same files. At the end the fakes' whole state must
 //! equal a run with none of it: no duplicate issue, channel, root, reply or comment, and
 //! nothing undelivered.
@@ -30,6 +31,7 @@ impl Rng {
 struct Stats {
     crashes: usize,
     double_rounds: usize,
+    second_process: usize,
     faults: usize,
     faults_hit: usize,
 }
@@ -155,11 +157,19 @@ async fn settle(h: &mut Harness, wire: &Tripwire, rng: &mut Rng, stats: &mut Sta
         }
         let two = rng.below(4) == 0;
         stats.double_rounds += usize::from(two);
+        // Half the second rounds come from a second process on the same state file.
+        let second = if two && rng.below(2) == 0 {
+            stats.second_process += 1;
+            Some(h.new_app().await.0)
+        } else {
+            None
+        };
+        let other_app = second.as_ref().unwrap_or(&h.app);
         let now = h.clock_now();
         let rounds = async {
             let one = deliver_due(&h.app.store, &h.app.notifiers, now);
             if two {
-                let other = deliver_due(&h.app.store, &h.app.notifiers, now);
+                let other = deliver_due(&other_app.store, &other_app.notifiers, now);
                 let (a, b) = tokio::join!(one, other);
                 a.and(b).map(|_| ())
             } else {

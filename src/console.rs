@@ -97,3 +97,18 @@ impl Notifier for ConsoleNotifier {
             .map_err(|e| NotifyError::new(format!("cannot write the console notification: {e}")))
     }
 }
+
+/// Operations notices on the console, one line each.
+#[async_trait]
+impl crate::notify::ops::OpsSink for ConsoleNotifier {
+    fn name(&self) -> String {
+        "console".into()
+    }
+
+    async fn tell(&self, text: &str) -> anyhow::Result<()> {
+        let mut out = self.sink.lock().expect("console lock");
+        writeln!(out, "[ripple ops] {text}")?;
+        out.flush()?;
+        Ok(())
+    }
+}

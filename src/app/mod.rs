@@ -26,8 +26,11 @@ use std::sync::Arc;
 pub use manual::IncidentError;
 pub use silences::{MAX_SILENCE, SilenceError};
 
+mod background;
 mod commands;
 pub mod digests;
+pub mod downtime;
+pub mod engine;
 pub mod heartbeat;
 mod impact;
 mod kinds;
@@ -57,6 +60,8 @@ pub struct App {
     pub slack: Option<Arc<SlackNotifier>>,
     /// Where digests go: the console unless a Slack sink is set.
     pub digest_sink: Arc<dyn DigestSink>,
+    /// Where notices about Ripple itself go: `serve.ops_channel`, else the console.
+    pub ops: Arc<dyn crate::notify::ops::OpsSink>,
     /// The lineage graph, built on first use and on each refresh.
     lineage: tokio::sync::RwLock<Option<Arc<crate::lineage::graph::LineageGraph>>>,
     /// The ranked usage statistics, loaded on first use and swapped on each refresh.
@@ -99,6 +104,7 @@ impl App {
         let Assembled { notifiers, slack } =
             default_notifiers(&config, &store, secrets, clock.clone())?;
         let digest_sink = digests::default_sink(&config)?;
+        let ops = ops_sink(&config, slack.as_ref());
         Ok(App {
             config,
             rules,
@@ -109,6 +115,7 @@ impl App {
             clock,
             metrics: Default::default(),
             digest_sink,
+            ops,
             lineage: Default::default(),
             usage: Default::default(),
         })
@@ -130,9 +137,15 @@ impl App {
             clock: self.clock.clone(),
             metrics: self.metrics.clone(),
             digest_sink: self.digest_sink.clone(),
+            ops: self.ops.clone(),
             lineage: tokio::sync::RwLock::new(graph),
             usage: tokio::sync::RwLock::new(usage),
         }
+    }
+
+    /// Replaces the operations destination (tests, embedding).
+    pub fn set_ops(&mut self, ops: Arc<dyn crate::notify::ops::OpsSink>) {
+        self.ops = ops;
     }
 
     /// Replaces the digest sink (tests, a Slack sink).
@@ -196,6 +209,18 @@ impl App {
                 applied: applied.expect("every run applied"),
             })
             .collect())
+    }
+
+    /// Runs one monitor and applies its outcome (the run engine's task body).
+    pub async fn run_monitor(&self, m: &Monitor) -> anyhow::Result<MonitorResult> {
+        let one = std::slice::from_ref(m);
+        let mut reports = vec![runner::run_one(&*self.warehouse, m, &*self.clock).await];
+        let raised = self.judge_kinds(one, &mut reports).await?;
+        let ctx = self.impact_context().await;
+        let judged = raised[0].as_ref().unwrap_or(m);
+        let applied = self.apply_in(ctx.as_ref(), judged, &reports[0]).await?;
+        let report = reports.remove(0);
+        Ok(MonitorResult { report, applied })
     }
 
     /// Records one report and applies it to the monitor's incident.
@@ -346,4 +371,18 @@ pub fn github_preview(teams: &[crate::config::TeamConfig]) -> crate::console::Pr
         let slack = team.and_then(|t| t.slack_channel.as_deref());
         Some(crate::github::body::preview(n, repo, slack))
     })
+}
+
+/// `serve.ops_channel` through the Slack notifier when both are there, else stdout.
+fn ops_sink(
+    config: &Config,
+    slack: Option<&Arc<SlackNotifier>>,
+) -> Arc<dyn crate::notify::ops::OpsSink> {
+    match (&config.serve.ops_channel, slack) {
+        (Some(channel), Some(slack)) => Arc::new(crate::slack::ops::SlackOps {
+            slack: slack.clone(),
+            channel: channel.clone(),
+        }),
+        _ => Arc::new(crate::console::ConsoleNotifier::stdout()),
+    }
 }

@@ -2,16 +2,25 @@
 //! a stable per-monitor jitter) and raises Missed for silence.
 //!
 //! Time comes from the injected clock; nothing here sleeps, so a test calls
-//! [`Scheduler::tick`] with a manual clock instead of waiting. Concurrency is bounded
-//! by the runner (`defaults.concurrency`).
+//! [`Scheduler::tick`] with a manual clock instead of waiting.
+//!
+//! Two ways to run what is due: [`Scheduler::dispatch`] (what `serve` does) hands each
+//! run to the [`Engine`] and returns at once, so a slow query never delays another
+//! monitor, and the dead-man's check that follows sees the clock as it is, runs still
+//! going included; [`Scheduler::tick`] runs them inline and waits (`run`-like, tests,
+//! the benchmark). Catch-up ([`Scheduler::plan_catch_up`]) runs at once, spread by their
+//! offsets, the monitors whose latest tick has no completed run, within
+//! `serve.catch_up`, so a start or deploy never leaves a monitor dark.
 
 use super::App;
+use super::engine::{Engine, Started};
 use crate::monitor::Outcome;
 use crate::monitor::deadman;
 use crate::monitor::runner::RunReport;
 use crate::rules::Monitor;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Which monitors are due, remembered between ticks.
 pub struct Scheduler {
@@ -20,6 +29,8 @@ pub struct Scheduler {
     jitter: Duration,
     /// The `expected_by` of the Missed last recorded per monitor: one record per miss.
     missed: HashMap<String, DateTime<Utc>>,
+    /// Catch-up runs not started yet: (monitor id, when).
+    catch_up: Vec<(String, DateTime<Utc>)>,
 }
 
 /// What one tick did.
@@ -27,6 +38,8 @@ pub struct Scheduler {
 pub struct TickReport {
     pub ran: usize,
     pub missed: usize,
+    /// Due, but the previous run was still going.
+    pub skipped: usize,
 }
 
 impl Scheduler {
@@ -36,6 +49,7 @@ impl Scheduler {
             started: now,
             jitter: Duration::zero(),
             missed: HashMap::new(),
+            catch_up: vec![],
         }
     }
 
@@ -101,7 +115,98 @@ impl Scheduler {
         Ok(TickReport {
             ran: due.len(),
             missed,
+            skipped: 0,
         })
+    }
+
+    /// Hands what is due (and due catch-up runs) to the engine, then checks for silence
+    /// at the clock's now. Never waits for a run.
+    pub async fn dispatch(
+        &mut self,
+        app: &Arc<App>,
+        engine: &Engine,
+    ) -> anyhow::Result<TickReport> {
+        let now = app.clock.now();
+        let due = self.due_jittered(&app.rules.monitors, self.last_tick, now);
+        self.last_tick = now;
+        let mut report = TickReport::default();
+        let caught: Vec<&Monitor> = self.due_catch_up(&app.rules.monitors, now);
+        for m in due.into_iter().chain(caught) {
+            let off = self.offset(&m.id);
+            let tick = deadman::previous_tick(&m.schedule, now - off).unwrap_or(now);
+            match engine.start(app, m, tick, off) {
+                Started::Queued => report.ran += 1,
+                Started::Skipped => report.skipped += 1,
+            }
+        }
+        report.missed = self.check_missed(app, app.clock.now()).await?;
+        app.metrics.observe_tick();
+        Ok(report)
+    }
+
+    /// Plans a run at `now + offset` for every monitor whose latest tick (within
+    /// `window`) has no completed run and is not going already: start and reload.
+    pub async fn plan_catch_up(
+        &mut self,
+        app: &App,
+        engine: &Engine,
+        window: std::time::Duration,
+    ) -> anyhow::Result<usize> {
+        let now = app.clock.now();
+        let window = Duration::from_std(window).unwrap_or(Duration::MAX);
+        let infos = app.store.monitor_infos().await?;
+        self.catch_up.clear();
+        for m in &app.rules.monitors {
+            let off = self.offset(&m.id);
+            let Some(tick) = deadman::previous_tick(&m.schedule, now - off) else {
+                continue;
+            };
+            let last = infos.get(&m.id).and_then(|i| i.last_completed_at);
+            let covered = last.is_some_and(|done| done >= tick);
+            if covered || engine.is_running(&m.id) || now - tick > window {
+                continue;
+            }
+            self.catch_up.push((m.id.clone(), now + off));
+        }
+        if !self.catch_up.is_empty() {
+            tracing::info!(
+                monitors = self.catch_up.len(),
+                "catching up: latest ticks without a completed run"
+            );
+        }
+        Ok(self.catch_up.len())
+    }
+
+    /// Catch-up runs whose time has come, taken off the plan.
+    fn due_catch_up<'m>(
+        &mut self,
+        monitors: &'m [Monitor],
+        now: DateTime<Utc>,
+    ) -> Vec<&'m Monitor> {
+        let (ready, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.catch_up)
+            .into_iter()
+            .partition(|(_, at)| *at <= now);
+        self.catch_up = later;
+        ready
+            .iter()
+            .filter_map(|(id, _)| monitors.iter().find(|m| &m.id == id))
+            .collect()
+    }
+
+    /// The next moment something happens: a run, a catch-up run, or a grace running
+    /// out (the dead-man's switch must look then, not a minute later).
+    pub fn next_wake(&self, monitors: &[Monitor], now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let deadlines = monitors.iter().filter_map(|m| {
+            let grace = Duration::from_std(m.grace).ok()?;
+            let g = grace.checked_add(&self.offset(&m.id))?;
+            let t = deadman::next_tick(&m.schedule, now.checked_sub_signed(g)?)?;
+            t.checked_add_signed(g)
+        });
+        let catch_up = self.catch_up.iter().map(|(_, at)| *at);
+        deadlines
+            .chain(catch_up)
+            .chain(self.next_run(monitors, now))
+            .min()
     }
 
     /// The dead-man's check alone, at the clock's now (a starved scheduler, tests).

@@ -1,12 +1,22 @@
 //! The long-running service behind `ripple serve`: one cycle = reload if the rules
-//! changed, run what is due, send due digests, ping the heartbeat. [`run`] loops cycles
-//! until shutdown; [`Service::cycle`] is what tests drive with a manual clock.
+//! changed, hand what is due to the run engine, check for silence, send due digests,
+//! ping the heartbeat, record the cycle. [`run`] loops cycles until shutdown;
+//! [`Service::cycle`] is what tests drive with a manual clock ([`Service::settle`]
+//! waits for the runs and deliveries a cycle started).
 //!
-//! Shutdown: stop scheduling, let the cycle in flight finish (bounded by
+//! Nothing slow sits on the cycle: runs are engine tasks, delivery and the impact
+//! refresh are single-flight background jobs, kicked by each cycle and by each run that
+//! finishes. The first cycle stores a downtime notice when ticks passed since the last
+//! recorded cycle, and plans catch-up runs (again on every reload).
+//!
+//! Shutdown: stop scheduling, let the runs in flight finish (bounded by
 //! `serve.shutdown_timeout`), then one last delivery round. Notifications are in the
 //! store's outbox from the moment their incident changed, so whatever is not delivered
 //! by then is sent by the next process.
 
+use super::App;
+use super::background::SingleFlight;
+use super::engine::Engine;
 use super::live::Live;
 use super::reload::{self, RulesWatch};
 use super::scheduler::Scheduler;
@@ -20,8 +30,13 @@ use tokio::sync::watch;
 pub struct Service {
     live: Arc<Live>,
     scheduler: Scheduler,
+    engine: Engine,
+    delivery: Arc<SingleFlight>,
+    refresh: Arc<SingleFlight>,
     heartbeat: Option<Heartbeat>,
     watch: RulesWatch,
+    /// Downtime noted and catch-up planned (the first cycle does both).
+    started: bool,
 }
 
 /// What a reload did.
@@ -40,8 +55,74 @@ impl Service {
         Service {
             heartbeat: cfg.heartbeat.as_ref().map(Heartbeat::new),
             watch: RulesWatch::new(&app.config.resolve(&app.config.rules)),
+            engine: Engine::new(app.config.defaults.concurrency),
+            delivery: Arc::default(),
+            refresh: Arc::default(),
+            started: false,
             scheduler,
             live,
+        }
+    }
+
+    /// The run engine (tests look at what is in flight).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Waits until the runs, deliveries and refreshes started so far are done, then
+    /// delivers once more (tests; time stands still on a manual clock meanwhile).
+    pub async fn settle(&self) {
+        self.engine.idle().await;
+        self.refresh.idle().await;
+        self.delivery.idle().await;
+        if let Err(e) = self.live.app().deliver().await {
+            tracing::warn!(error = %e, "delivery failed; the outbox keeps it");
+        }
+    }
+
+    /// Delivers in the background: one round at a time, one more after a kick.
+    pub fn kick_delivery(&self) {
+        let live = self.live.clone();
+        self.delivery.kick(move || {
+            let app = live.app();
+            async move {
+                if let Err(e) = app.deliver().await {
+                    tracing::warn!(error = %e, "delivery failed; the outbox keeps it");
+                }
+            }
+        });
+    }
+
+    fn kick_refresh(&self, app: &Arc<App>) {
+        let app = app.clone();
+        self.refresh.kick(move || {
+            let app = app.clone();
+            async move {
+                if let Err(e) = app.refresh_impact_if_stale().await {
+                    tracing::warn!(error = %e, "impact statistics not refreshed");
+                }
+            }
+        });
+    }
+
+    /// The first cycle's work: one downtime notice, catch-up runs planned.
+    async fn start(&mut self, app: &Arc<App>) -> anyhow::Result<()> {
+        if let Err(e) = app.note_downtime().await {
+            tracing::warn!(error = %e, "downtime not checked");
+        }
+        self.plan_catch_up(app).await;
+        self.started = true;
+        Ok(())
+    }
+
+    async fn plan_catch_up(&mut self, app: &App) {
+        let window = app.config.serve.catch_up;
+        if let Err(e) = self
+            .scheduler
+            .plan_catch_up(app, &self.engine, window)
+            .await
+        {
+            tracing::warn!(error = %e, "catch-up not planned");
         }
     }
 
@@ -51,17 +132,25 @@ impl Service {
         let dir = app.config.resolve(&app.config.rules);
         if reload || (app.config.serve.watch_rules && self.watch.changed(&dir)) {
             self.reload();
+            let app = self.live.app();
+            self.plan_catch_up(&app).await;
         }
         let app = self.live.app();
-        if let Err(e) = app.refresh_impact_if_stale().await {
-            tracing::warn!(error = %e, "impact statistics not refreshed");
+        if !self.started {
+            self.start(&app).await?;
         }
-        self.scheduler.tick_report(&app).await?;
+        self.kick_refresh(&app);
+        self.scheduler.dispatch(&app, &self.engine).await?;
+        self.kick_delivery();
         if let Err(e) = app.send_due_digests().await {
             tracing::error!(error = %e, "digests not sent");
         }
         if let Some(hb) = &mut self.heartbeat {
             hb.beat(app.clock.now()).await;
+        }
+        app.store.beat(app.clock.now()).await?;
+        if let Err(e) = app.send_ops_notices().await {
+            tracing::warn!(error = %e, "ops notices not sent");
         }
         self.live.set_ready(true);
         Ok(())
@@ -96,10 +185,13 @@ impl Service {
         if app.config.serve.watch_rules {
             cap = cap.min(app.config.serve.reload_poll);
         }
+        // A wake exactly at the moment can land a hair early: never sleep less than
+        // the tick resolution below, nor busy-loop.
         self.scheduler
-            .next_run(&app.rules.monitors, now)
+            .next_wake(&app.rules.monitors, now)
             .and_then(|t| (t - now).to_std().ok())
             .map_or(cap, |d| d.min(cap))
+            .max(Duration::from_millis(50))
     }
 }
 
@@ -110,35 +202,29 @@ pub async fn run(live: Arc<Live>, mut shutdown: watch::Receiver<bool>) -> anyhow
     let mut hup = hangups();
     let mut reload = false;
     loop {
-        let stop = {
-            let cycle = service.cycle(std::mem::take(&mut reload));
-            tokio::pin!(cycle);
-            let finished = tokio::select! {
-                r = &mut cycle => Some(r),
-                _ = shutdown.changed() => None,
-            };
-            match finished {
-                Some(Err(e)) => {
-                    tracing::error!(error = %e, "scheduler cycle failed; retrying next cycle");
-                    false
-                }
-                Some(Ok(())) => false,
-                None => {
-                    drain(&live, cycle).await;
-                    true
-                }
+        if let Err(e) = service.cycle(std::mem::take(&mut reload)).await {
+            tracing::error!(error = %e, "scheduler cycle failed; retrying next cycle");
+        }
+        if *shutdown.borrow() {
+            break;
+        }
+        let sleep = tokio::time::sleep(service.wait());
+        tokio::pin!(sleep);
+        // Runs that finish while the loop sleeps are told at once.
+        let stop = loop {
+            tokio::select! {
+                _ = &mut sleep => break false,
+                _ = hup.recv() => { reload = true; break false }
+                _ = shutdown.changed() => break true,
+                _ = service.engine.finished() => service.kick_delivery(),
             }
         };
         if stop {
             break;
         }
-        tokio::select! {
-            _ = tokio::time::sleep(service.wait()) => {}
-            _ = hup.recv() => reload = true,
-            _ = shutdown.changed() => break,
-        }
     }
-    live.set_ready(false);
+    drain(&live, service.engine.idle()).await;
+    service.delivery.idle().await;
     flush(&live).await;
     Ok(())
 }
@@ -153,11 +239,11 @@ async fn seed_metrics(live: &Live) {
     }
 }
 
-/// Lets the cycle in flight finish, within the shutdown timeout.
-async fn drain(live: &Live, cycle: impl std::future::Future<Output = anyhow::Result<()>>) {
+/// Lets the runs in flight finish, within the shutdown timeout.
+async fn drain(live: &Live, runs: impl std::future::Future<Output = ()>) {
     live.set_ready(false);
     let limit = live.app().config.serve.shutdown_timeout;
-    match tokio::time::timeout(limit, cycle).await {
+    match tokio::time::timeout(limit, runs).await {
         Ok(_) => tracing::info!("in-flight runs finished"),
         Err(_) => tracing::warn!(?limit, "in-flight runs cut off at the shutdown timeout"),
     }

@@ -18,6 +18,13 @@ pub struct ServeConfig {
     #[serde(with = "crate::duration")]
     pub shutdown_timeout: Duration,
     pub heartbeat: Option<HeartbeatConfig>,
+    /// At start and reload, a monitor whose latest tick (at most this old) has no
+    /// completed run runs at once.
+    #[serde(with = "crate::duration")]
+    pub catch_up: Duration,
+    /// A Slack channel for notices about Ripple itself (downtime); the console when
+    /// unset or without Slack.
+    pub ops_channel: Option<String>,
 }
 
 impl Default for ServeConfig {
@@ -28,6 +35,8 @@ impl Default for ServeConfig {
             reload_poll: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(30),
             heartbeat: None,
+            catch_up: Duration::from_secs(24 * 3600),
+            ops_channel: None,
         }
     }
 }

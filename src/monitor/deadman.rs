@@ -22,7 +22,7 @@ pub fn next_tick(schedule: &Schedule, t: DateTime<Utc>) -> Option<DateTime<Utc>>
 
 /// When the monitor is overdue, the moment by which it should have completed.
 ///
-/// `watching_since` is when Ripple started watching this monitor: ticks before it
+/// `watching_since` is when Ripple started watching this monitor: ticks at or before it
 /// cannot be held against the monitor.
 pub fn missed(
     schedule: &Schedule,
@@ -35,7 +35,7 @@ pub fn missed(
     let tick = previous_tick(schedule, now - grace)?;
     let due = tick + grace;
     let covered = last_completed.is_some_and(|done| done >= tick);
-    (tick >= watching_since && !covered && now >= due).then_some(due)
+    (tick > watching_since && !covered && now >= due).then_some(due)
 }
 
 #[cfg(test)]

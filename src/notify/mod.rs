@@ -7,6 +7,7 @@
 
 pub mod dispatch;
 pub mod once;
+pub mod ops;
 
 use crate::incident::Condition;
 pub use crate::incident::EventKind;

@@ -9,7 +9,8 @@
 //! - [`state`]: what the store remembers (intents before every create);
 //! - [`command`], [`reply`], [`handler`]: `/ripple` parsing, execution, 3-second acks;
 //! - [`http`] (signed endpoints) and [`socket`] (Socket Mode): the two ways in;
-//! - [`signature`]: `v0` request signatures.
+//! - [`signature`]: `v0` request signatures;
+//! - [`ops`]: operations notices to `serve.ops_channel`.
 
 mod adopt;
 pub mod blocks;
@@ -19,6 +20,7 @@ pub mod escalate;
 pub mod handler;
 pub mod http;
 pub mod notifier;
+pub mod ops;
 pub mod signature;
 pub mod socket;
 pub mod state;

@@ -14,6 +14,7 @@ mod incidents;
 mod journal;
 mod manual;
 mod outbox;
+mod service;
 mod silences;
 mod timeline;
 mod usage;
@@ -44,6 +45,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("schema_v7_intents.sql")),
     (8, include_str!("schema_v8_leases.sql")),
     (9, include_str!("schema_v9_id_floor.sql")),
+    (11, include_str!("schema_v11_service.sql")),
 ];
 
 /// The state store.

@@ -300,6 +300,8 @@ async fn serve_cycles_run_the_demo_ping_the_heartbeat_and_show_in_metrics() {
     service.cycle(false).await.unwrap();
     assert_eq!(hits.load(Ordering::SeqCst), 2);
     assert!(service.wait() <= std::time::Duration::from_secs(60));
+    // Runs are engine tasks: wait for them and their deliveries.
+    service.settle().await;
 
     let (base, _server) = serve_http(live.clone()).await;
     let metrics = reqwest::get(format!("{base}/metrics"))
@@ -316,6 +318,12 @@ async fn serve_cycles_run_the_demo_ping_the_heartbeat_and_show_in_metrics() {
     );
     assert!(metrics.contains("ripple_monitor_rows{monitor=\"orders_without_payment\"} 3"));
     assert!(metrics.contains("ripple_notifier_sends_total{destination=\"console\"}"));
+    assert!(metrics.contains("\nripple_runs_in_flight 0\n"), "{metrics}");
+    assert!(metrics.contains("\nripple_runs_queued 0\n"), "{metrics}");
+    assert!(
+        metrics.contains("ripple_run_lateness_seconds_count "),
+        "{metrics}"
+    );
     let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
     assert_eq!(ready.status(), 200);
     live.set_ready(false);

@@ -5,6 +5,10 @@
 //! a snapshot. Everything is in memory: a restart starts the counters at zero, as
 //! Prometheus expects of counters.
 
+mod engine;
+
+pub use engine::EngineMetrics;
+
 use crate::monitor::Outcome;
 use crate::monitor::runner::RunReport;
 use crate::notify::dispatch::DeliveryObserver;
@@ -38,6 +42,8 @@ pub struct Metrics {
     notifiers: Mutex<BTreeMap<String, NotifierStat>>,
     ticks: Mutex<u64>,
     reload_errors: Mutex<u64>,
+    /// The run engine's in-flight, queued, skipped and lateness figures.
+    pub engine: EngineMetrics,
 }
 
 const OUTCOMES: [&str; 4] = ["pass", "fail", "error", "missed"];
@@ -115,6 +121,7 @@ impl Metrics {
             "Rule reloads that kept a last good version.",
         );
         let _ = writeln!(out, "ripple_rules_reload_errors_total {reloads}");
+        self.engine.render(&mut out, esc);
         out
     }
 

@@ -5,6 +5,7 @@
 
 pub mod kinds;
 mod load;
+mod read_only;
 pub mod sql;
 
 pub use load::{load_dir, load_file};

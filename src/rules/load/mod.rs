@@ -5,6 +5,7 @@ use super::sql::{self, Expect, SqlProblem};
 mod blocks;
 
 use super::{Check, MAX_SAMPLE, Monitor, RuleSet, Schedule, Severity};
+use crate::bounds;
 use crate::config::Config;
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::yaml;
@@ -169,16 +170,22 @@ impl Ctx<'_> {
         keep(&mut errs, self.check_service_account(&raw));
         let severity = keep(&mut errs, self.severity(raw.severity.as_ref()));
         let schedule = keep(&mut errs, self.schedule(&raw.schedule));
-        let grace = keep(
-            &mut errs,
-            self.duration(raw.grace.as_ref(), self.cfg.defaults.grace),
+        let defaults = &self.cfg.defaults;
+        let grace = self.bounded("grace", raw.grace.as_ref(), defaults.grace, bounds::GRACE);
+        let grace = keep(&mut errs, grace);
+        let timeout = self.bounded(
+            "timeout",
+            raw.timeout.as_ref(),
+            defaults.timeout,
+            bounds::TIMEOUT,
         );
-        let timeout = self.duration(raw.timeout.as_ref(), self.cfg.defaults.timeout);
         let timeout = keep(&mut errs, timeout);
         let sample = keep(&mut errs, self.sample(raw.sample.as_ref()));
         let check = keep(&mut errs, self.check(&raw));
-        let min_failures = raw.min_consecutive_failures.map(|v| *v);
-        let min_failures = min_failures.unwrap_or(self.cfg.defaults.min_consecutive_failures);
+        let min_failures = keep(
+            &mut errs,
+            self.min_failures(raw.min_consecutive_failures.as_ref()),
+        );
         let built = (|| {
             Some(Monitor {
                 id: raw.id.to_string(),
@@ -190,7 +197,7 @@ impl Ctx<'_> {
                 timeout: timeout?,
                 owners: raw.owners.clone(),
                 labels: raw.labels.clone(),
-                min_consecutive_failures: min_failures.max(1),
+                min_consecutive_failures: min_failures?,
                 check: check?,
                 sample: sample?,
                 service_account: raw.service_account.as_ref().map(|s| s.to_string()),
@@ -306,6 +313,16 @@ impl Ctx<'_> {
             None => chrono_tz::UTC,
             Some(tz) => self.timezone(tz)?,
         };
+        if !fires(&cron, tz) {
+            return Err(self.at(
+                &raw.cron,
+                format!(
+                    "cron `{}` never fires (no time matches it within {} years); check the day and month fields",
+                    raw.cron.as_str(),
+                    bounds::CRON_HORIZON_YEARS
+                ),
+            ));
+        }
         Ok(Schedule {
             cron,
             pattern: raw.cron.to_string(),
@@ -340,6 +357,35 @@ impl Ctx<'_> {
                 ),
             )
         })
+    }
+
+    /// A duration that `bounds` limits to `range`; the default (from `ripple.yaml`) is
+    /// checked there.
+    pub(super) fn bounded(
+        &self,
+        what: &str,
+        v: Option<&Spanned<String>>,
+        default: std::time::Duration,
+        range: (std::time::Duration, std::time::Duration),
+    ) -> Result<std::time::Duration, Diagnostic> {
+        let d = self.duration(v, default)?;
+        match v {
+            Some(v) => bounds::duration(what, d, range).map_err(|m| self.at(v, m)),
+            None => Ok(d),
+        }
+    }
+
+    /// 0 is an error, not silently 1: it would mean "never open an incident".
+    fn min_failures(&self, v: Option<&Spanned<u32>>) -> Result<u32, Diagnostic> {
+        let Some(v) = v else {
+            return Ok(self.cfg.defaults.min_consecutive_failures);
+        };
+        bounds::count(
+            "min_consecutive_failures",
+            **v,
+            bounds::CONSECUTIVE_FAILURES,
+        )
+        .map_err(|m| self.at(v, m))
     }
 
     fn sample(&self, v: Option<&Spanned<u32>>) -> Result<u32, Diagnostic> {
@@ -469,6 +515,22 @@ impl Ctx<'_> {
             }
         }
     }
+}
+
+/// Whether the schedule fires within `bounds::CRON_HORIZON_YEARS` of a fixed start
+/// (2024-01-01, a leap year, in the monitor's zone): `0 0 30 2 *` never does. A fixed
+/// start keeps the check pure and its answer the same on every machine.
+fn fires(cron: &croner::Cron, tz: chrono_tz::Tz) -> bool {
+    use chrono::TimeZone;
+    let Some(start) = tz.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).earliest() else {
+        return true;
+    };
+    let end_year = 2024 + bounds::CRON_HORIZON_YEARS;
+    let Some(end) = tz.with_ymd_and_hms(end_year, 1, 1, 0, 0, 0).earliest() else {
+        return true;
+    };
+    cron.find_next_occurrence(&start, true)
+        .is_ok_and(|next| next < end)
 }
 
 /// croner's message without its "Invalid pattern:" prefix and final period.

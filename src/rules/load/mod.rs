@@ -3,6 +3,7 @@
 
 use super::sql::{self, Expect, SqlProblem};
 mod blocks;
+mod read;
 
 use super::{Check, MAX_SAMPLE, Monitor, RuleSet, Schedule, Severity};
 use crate::bounds;
@@ -11,7 +12,7 @@ use crate::diag::{Diagnostic, did_you_mean};
 use crate::yaml;
 use marked_yaml::{Node, Spanned};
 use serde::Deserialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// A monitor as written, before validation. Spans locate each value for messages.
@@ -60,10 +61,15 @@ pub fn load_dir(dir: &Path, cfg: &Config) -> RuleSet {
             return set;
         }
     };
+    let root = if dir.is_file() {
+        dir.parent().unwrap_or(Path::new("."))
+    } else {
+        dir
+    };
     let mut first_seen: HashMap<String, (PathBuf, usize, usize)> = HashMap::new();
     for file in files {
         set.files += 1;
-        let (monitors, problems) = load_file(&file, cfg);
+        let (monitors, problems) = load_file_in(&file, root, cfg);
         set.problems.extend(problems);
         for m in monitors {
             if let Some((f, line, col)) = first_seen.get(&m.id) {
@@ -89,10 +95,20 @@ fn rule_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         return Ok(vec![dir.to_path_buf()]);
     }
     let mut out = Vec::new();
+    list(dir, &mut HashSet::new(), &mut out)?;
+    out.sort();
+    Ok(out)
+}
+
+/// Rule files under `dir`; a folder reached twice (a symlink loop) is listed once.
+fn list(dir: &Path, seen: &mut HashSet<PathBuf>, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if !seen.insert(dir.canonicalize()?) {
+        return Ok(());
+    }
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         if path.is_dir() {
-            out.extend(rule_files(&path)?);
+            list(&path, seen, out)?;
         } else if matches!(
             path.extension().and_then(|e| e.to_str()),
             Some("yaml" | "yml")
@@ -100,15 +116,20 @@ fn rule_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
             out.push(path);
         }
     }
-    out.sort();
-    Ok(out)
+    Ok(())
 }
 
-/// Loads one rule file: the monitors that are valid, and every problem found.
+/// Loads one rule file: the monitors that are valid, and every problem found. Its
+/// `sql_file`s must lie in the file's own folder.
 pub fn load_file(file: &Path, cfg: &Config) -> (Vec<Monitor>, Vec<Diagnostic>) {
-    let text = match std::fs::read_to_string(file) {
+    load_file_in(file, file.parent().unwrap_or(Path::new(".")), cfg)
+}
+
+/// [`load_file`] for a file of the rules folder `root` (its `sql_file`s stay inside).
+fn load_file_in(file: &Path, root: &Path, cfg: &Config) -> (Vec<Monitor>, Vec<Diagnostic>) {
+    let text = match read::text(file, bounds::RULE_FILE_BYTES) {
         Ok(t) => t,
-        Err(e) => return (vec![], vec![Diagnostic::new(file, 0, 0, e.to_string())]),
+        Err(e) => return (vec![], vec![Diagnostic::new(file, 1, 1, e)]),
     };
     let items = match monitor_nodes(file, &text) {
         Ok(items) => items,
@@ -119,6 +140,7 @@ pub fn load_file(file: &Path, cfg: &Config) -> (Vec<Monitor>, Vec<Diagnostic>) {
     for node in &items {
         let ctx = Ctx {
             file,
+            root,
             text: &text,
             cfg,
         };
@@ -153,6 +175,8 @@ fn monitor_nodes(file: &Path, text: &str) -> Result<Vec<Node>, Diagnostic> {
 /// What every validation step of one file needs.
 struct Ctx<'a> {
     file: &'a Path,
+    /// The rules folder: a `sql_file` must resolve inside it.
+    root: &'a Path,
     text: &'a str,
     cfg: &'a Config,
 }
@@ -476,9 +500,9 @@ impl Ctx<'_> {
                     .parent()
                     .unwrap_or(Path::new("."))
                     .join(f.as_str());
-                let text = std::fs::read_to_string(&path).map_err(|e| {
-                    self.at(f, format!("cannot read sql_file `{}`: {e}", path.display()))
-                })?;
+                let real =
+                    read::sql_file_path(self.root, self.file, f).map_err(|m| self.at(f, m))?;
+                let text = read::sql_file(&real, &path).map_err(|m| self.at(f, m))?;
                 Ok((
                     text,
                     Origin {

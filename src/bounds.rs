@@ -20,6 +20,8 @@ pub const TIMEOUT: (Duration, Duration) =
 pub const GRACE: (Duration, Duration) = (Duration::ZERO, Duration::from_secs(7 * DAY));
 /// `min_consecutive_failures`: at least 1 (0 is an error, not 1), at most 1,000.
 pub const CONSECUTIVE_FAILURES: (u32, u32) = (1, 1000);
+/// `null_ratio.min_history`: 1 to 1,000 measurements before judging (0 is an error).
+pub const MIN_HISTORY: (u32, u32) = (1, 1000);
 /// `sample`: 0 (row count only) to 10 rows; Ripple reports, it does not export.
 pub const SAMPLE: (u32, u32) = (0, 10);
 /// A `sql_file` is read up to 1 MiB.

@@ -39,7 +39,7 @@ pub(super) struct RawNullRatio {
     pub(super) max_shift: Spanned<f64>,
     #[serde(rename = "where")]
     pub(super) filter: Option<Spanned<String>>,
-    pub(super) min_history: Option<u32>,
+    pub(super) min_history: Option<Spanned<u32>>,
 }
 
 /// `deadline: { at, timezone, breach_window }`.
@@ -178,10 +178,16 @@ impl Ctx<'_> {
             window: self.bounded("window", n.window.as_ref(), week, bounds::KIND_WINDOW)?,
             max_shift: shift,
             filter: n.filter.as_ref().map(|f| f.to_string()),
-            min_history: n.min_history.unwrap_or(3).max(1),
+            min_history: self.min_history(n.min_history.as_ref())?,
         };
         let sql = self.compiled(spec.sql(), n.filter.as_ref().unwrap_or(&n.table))?;
         Ok(Check::NullRatio { sql, spec })
+    }
+
+    /// 0 is an error, not silently 1: a ratio is judged against at least one measurement.
+    fn min_history(&self, v: Option<&Spanned<u32>>) -> Result<u32, Diagnostic> {
+        let Some(v) = v else { return Ok(3) };
+        bounds::count("min_history", **v, bounds::MIN_HISTORY).map_err(|m| self.at(v, m))
     }
 
     /// The deadline's zone defaults to the schedule's: both describe the same batch.

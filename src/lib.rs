@@ -5,7 +5,8 @@
 //! Dependencies point one way: each layer imports only the layers above it in this list.
 //!
 //! 1. **Leaves.** [`config`] (`ripple.yaml`, every section type, secrets from the
-//!    environment), with the small leaves it stands on: `duration` (serde durations),
+//!    environment), with the small leaves it stands on: `bounds` (the documented
+//!    range of every duration, count and size), `duration` (serde durations),
 //!    `calendar` (digest slots), `yaml` and `diag` (positions and `file:line:col`
 //!    diagnostics), `escape` (outside text made inert for Slack and GitHub). [`clock`] is the one source of time (manual in tests).
 //! 2. **Pure cores.** [`rules`] (monitor definitions and their validation), [`incident`]
@@ -28,6 +29,7 @@
 //!
 //! `ARCHITECTURE.md` has the bird's-eye view, the code map and the invariants.
 
+mod bounds;
 pub mod config;
 mod diag;
 mod duration;

@@ -1,5 +1,9 @@
 //! YAML loading shared by `ripple.yaml` and rule files: parse with positions, deserialize
 //! with serde, and turn every failure into a located [`Diagnostic`].
+//!
+//! A file is one document: a second one (after `---` or `...`) is an error at its
+//! marker, not silently ignored. A leading UTF-8 byte-order mark is skipped (positions
+//! stay as editors show them), and a scan error in a file indented with tabs says so.
 
 use crate::diag::Diagnostic;
 use marked_yaml::{LoadError, Marker, Node, Span};
@@ -8,8 +12,73 @@ use std::path::Path;
 
 /// Parses YAML text into a marked node tree, or a diagnostic saying where it broke.
 pub fn parse(file: &Path, text: &str) -> Result<Node, Diagnostic> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some((line, marker)) = second_document(text) {
+        let msg = format!(
+            "a second YAML document starts at this `{marker}`; a file holds one document \
+             (put the rest in another file, or remove the marker)"
+        );
+        return Err(Diagnostic::new(file, line, 1, msg));
+    }
     let opts = marked_yaml::LoaderOptions::default().error_on_duplicate_keys(true);
-    marked_yaml::parse_yaml_with_options(0, text, opts).map_err(|e| load_error(file, e))
+    marked_yaml::parse_yaml_with_options(0, text, opts).map_err(|e| {
+        let mut d = load_error(file, e);
+        if let Some(line) = tab_indented(text) {
+            d.message.push_str(&format!(
+                "; line {line} is indented with a tab, and YAML indents with spaces only"
+            ));
+        }
+        d
+    })
+}
+
+/// The line (1-based) and marker of a document marker that follows content: `---`
+/// after anything but comments and blank lines, or any content after `...`.
+fn second_document(text: &str) -> Option<(usize, &'static str)> {
+    let mut content = false;
+    let mut ended: Option<usize> = None;
+    for (i, line) in lines(text).enumerate() {
+        let blank = line.trim().is_empty() || line.trim_start().starts_with('#');
+        if is_marker(line, "---") {
+            if content || ended.is_some() {
+                return Some((i + 1, "---"));
+            }
+            content = true;
+        } else if is_marker(line, "...") {
+            ended.get_or_insert(i + 1);
+        } else if !blank {
+            if let Some(at) = ended {
+                return Some((at, "..."));
+            }
+            content = true;
+        }
+    }
+    None
+}
+
+/// A document marker at the start of a line: the three characters, then nothing, a
+/// space or a tab.
+fn is_marker(line: &str, marker: &str) -> bool {
+    line.strip_prefix(marker)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
+}
+
+/// The lines as YAML counts them: broken at `\n`, `\r\n` and a lone `\r`.
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    text.split('\n').flat_map(|l| {
+        let l = l.strip_suffix('\r').unwrap_or(l);
+        l.split('\r')
+    })
+}
+
+/// The first line (1-based) whose indentation holds a tab.
+fn tab_indented(text: &str) -> Option<usize> {
+    lines(text)
+        .position(|l| {
+            let indent = &l[..l.len() - l.trim_start().len()];
+            indent.contains('\t')
+        })
+        .map(|i| i + 1)
 }
 
 /// Deserializes one node into `T`, locating serde's complaint in the file.
@@ -97,6 +166,37 @@ mod tests {
         let f = Path::new("x.yaml");
         let err = parse(f, "a: 1\na: 2\n").unwrap_err();
         assert_eq!(err.to_string(), "x.yaml:2:1: duplicate key `a`");
+    }
+
+    #[test]
+    fn a_second_document_is_an_error_at_its_marker() {
+        let f = Path::new("x.yaml");
+        let err = parse(f, "a: 1\n---\na: 2\n").unwrap_err();
+        assert_eq!((err.line, err.col), (2, 1));
+        assert!(err.message.contains("second YAML document"), "{err}");
+        let err = parse(f, "a: 1\n...\n# c\nb: 2\n").unwrap_err();
+        assert_eq!((err.line, err.col), (2, 1));
+        // A leading marker, a final `...` and `---` inside a value are one document.
+        assert!(parse(f, "# c\n---\na: 1\n...\n").is_ok());
+        assert!(parse(f, "a: |\n  x\n  ---\n").is_ok());
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let f = Path::new("x.yaml");
+        let node = parse(f, "\u{feff}a: 1\nb: 2\n").unwrap();
+        let err = from_node::<T>(f, &node).unwrap_err();
+        assert_eq!(err.to_string(), "x.yaml:2:1: unknown key `b`, expected `a`");
+    }
+
+    #[test]
+    fn tabs_get_a_hint() {
+        let f = Path::new("x.yaml");
+        let err = parse(f, "a:\n\tb: 1\n").unwrap_err();
+        assert!(
+            err.message.contains("line 2 is indented with a tab"),
+            "{err}"
+        );
     }
 
     #[test]

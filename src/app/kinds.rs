@@ -5,7 +5,7 @@ use super::App;
 use crate::monitor::kinds;
 use crate::monitor::runner::RunReport;
 use crate::rules::{Check, Monitor};
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 
 impl App {
     /// Rewrites each report's outcome as its kind means it; returns, per monitor, a
@@ -28,7 +28,11 @@ impl App {
             Check::NullRatio { spec, .. } => {
                 r.outcome = outcome.clone();
                 if let Some(ratio) = kinds::measured_null_ratio(&outcome) {
-                    let since = r.started_at - Duration::from_std(spec.window)?;
+                    // Checked: a window beyond chrono's range reads all history.
+                    let since = Duration::from_std(spec.window)
+                        .ok()
+                        .and_then(|w| r.started_at.checked_sub_signed(w))
+                        .unwrap_or(DateTime::<Utc>::MIN_UTC);
                     let history = self.store.check_values(&m.id, since).await?;
                     r.outcome = kinds::judge_null_ratio(spec, ratio, &history);
                     self.store

@@ -86,7 +86,10 @@ impl Scheduler {
             .iter()
             .filter(|m| {
                 let off = self.offset(&m.id);
-                deadman::next_tick(&m.schedule, last - off).is_some_and(|t| t + off <= now)
+                let from = last.checked_sub_signed(off);
+                let next = from.and_then(|f| deadman::next_tick(&m.schedule, f));
+                next.and_then(|t| t.checked_add_signed(off))
+                    .is_some_and(|t| t <= now)
             })
             .collect()
     }
@@ -225,7 +228,8 @@ impl Scheduler {
             let last = info.and_then(|i| i.last_completed_at);
             let since = info.map_or(self.started, |i| i.first_seen_at.max(self.started));
             // A jittered run is late by its offset on purpose: that is not silence.
-            let grace = m.grace + self.offset(&m.id).to_std().unwrap_or_default();
+            let offset = self.offset(&m.id).to_std().unwrap_or_default();
+            let grace = m.grace.saturating_add(offset);
             let Some(expected_by) = deadman::missed(&m.schedule, grace, last, since, now) else {
                 continue;
             };
@@ -256,7 +260,8 @@ impl Scheduler {
             .iter()
             .filter_map(|m| {
                 let off = self.offset(&m.id);
-                deadman::next_tick(&m.schedule, now - off).map(|t| t + off)
+                let next = deadman::next_tick(&m.schedule, now.checked_sub_signed(off)?)?;
+                next.checked_add_signed(off)
             })
             .min()
     }

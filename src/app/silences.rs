@@ -1,12 +1,13 @@
 //! Silences from the app's side: who may silence what, and for how long.
 
 use super::App;
+use crate::bounds;
 use crate::diag::did_you_mean;
 use crate::store::Silence;
 use chrono::Duration;
 
 /// The longest silence Ripple accepts: a silence is a pause, not a way to delete a monitor.
-pub const MAX_SILENCE: Duration = Duration::days(30);
+pub const MAX_SILENCE: Duration = Duration::seconds(bounds::SILENCE.1.as_secs() as i64);
 
 /// A mistake in a silence request, in words for the person who made it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,14 +24,10 @@ impl App {
         by: &str,
     ) -> anyhow::Result<Silence> {
         self.known_monitor(monitor_id)?;
-        let duration = Duration::from_std(duration).unwrap_or(MAX_SILENCE);
-        if duration <= Duration::zero() || duration > MAX_SILENCE {
-            return Err(SilenceError(format!(
-                "a silence lasts between 1 minute and {} days",
-                MAX_SILENCE.num_days()
-            ))
-            .into());
-        }
+        // Out of range is refused, never clamped: `99999999999999d` is not 30 days.
+        let duration =
+            bounds::duration("a silence", duration, bounds::SILENCE).map_err(SilenceError)?;
+        let duration = Duration::from_std(duration)?;
         let now = self.clock.now();
         let reason = if reason.trim().is_empty() {
             "no reason given"

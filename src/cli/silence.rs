@@ -11,7 +11,7 @@ use std::sync::Arc;
 pub struct SilenceArgs {
     /// The monitor's id.
     pub monitor: String,
-    /// How long, e.g. `1h`, `30m`, `2d` (at most 30 days).
+    /// How long, e.g. `1h`, `30m`, `2d` (1 minute to 30 days; out of range is refused).
     #[arg(value_parser = humantime::parse_duration)]
     pub duration: std::time::Duration,
     /// Why (shown in `ripple silences` and on the incident's timeline).

@@ -1,7 +1,9 @@
 //! Checks across sections that serde cannot express: duplicate names, repository
-//! shapes, label colours, severities, digest schedules.
+//! shapes, label colours, severities, digest schedules, and the `bounds` of every
+//! default duration and count.
 
 use super::{Config, Severity};
+use crate::bounds;
 use crate::diag::Diagnostic;
 use crate::yaml;
 
@@ -24,15 +26,68 @@ impl Config {
         out.extend(self.validate_github());
         out.extend(self.validate_slack());
         out.extend(self.validate_digests());
-        if self.defaults.concurrency == 0 {
-            out.push(Diagnostic::new(
-                &self.path,
-                1,
-                1,
-                "defaults.concurrency must be at least 1",
-            ));
-        }
+        out.extend(self.validate_bounds(node));
         out
+    }
+
+    /// Every default a monitor inherits, and the serve jitter, within `bounds`: the
+    /// runner and the scheduler rely on it.
+    fn validate_bounds(&self, node: &marked_yaml::Node) -> Vec<Diagnostic> {
+        let d = &self.defaults;
+        let checks = [
+            (
+                "defaults",
+                "timeout",
+                bounds::duration("defaults.timeout", d.timeout, bounds::TIMEOUT).err(),
+            ),
+            (
+                "defaults",
+                "grace",
+                bounds::duration("defaults.grace", d.grace, bounds::GRACE).err(),
+            ),
+            (
+                "defaults",
+                "repeat_interval",
+                bounds::duration(
+                    "defaults.repeat_interval",
+                    d.repeat_interval,
+                    bounds::REPEAT_INTERVAL,
+                )
+                .err(),
+            ),
+            (
+                "defaults",
+                "flap_window",
+                bounds::duration("defaults.flap_window", d.flap_window, bounds::FLAP_WINDOW).err(),
+            ),
+            (
+                "defaults",
+                "concurrency",
+                bounds::count("defaults.concurrency", d.concurrency, bounds::CONCURRENCY).err(),
+            ),
+            (
+                "defaults",
+                "min_consecutive_failures",
+                bounds::count(
+                    "defaults.min_consecutive_failures",
+                    d.min_consecutive_failures,
+                    bounds::CONSECUTIVE_FAILURES,
+                )
+                .err(),
+            ),
+            (
+                "serve",
+                "jitter",
+                bounds::duration("serve.jitter", self.serve.jitter, bounds::JITTER).err(),
+            ),
+        ];
+        checks
+            .into_iter()
+            .filter_map(|(section, key, msg)| {
+                let (line, col) = key_position(node, section, key);
+                Some(Diagnostic::new(&self.path, line, col, msg?))
+            })
+            .collect()
     }
 
     /// `owner/repo` shapes and label colours: mistakes here would only show up as
@@ -106,6 +161,14 @@ impl Config {
             .map(|m| Diagnostic::new(&self.path, 1, 1, m))
             .collect()
     }
+}
+
+/// Where `section.key`'s value is written (1:1 when it is not: a default's default).
+fn key_position(node: &marked_yaml::Node, section: &str, key: &str) -> (usize, usize) {
+    node.as_mapping()
+        .and_then(|m| m.get_mapping(section))
+        .and_then(|m| m.get_node(key))
+        .map_or((1, 1), |v| yaml::line_col(v.span()))
 }
 
 fn valid_repo(repo: &str) -> bool {

@@ -23,7 +23,9 @@ pub fn next_tick(schedule: &Schedule, t: DateTime<Utc>) -> Option<DateTime<Utc>>
 /// When the monitor is overdue, the moment by which it should have completed.
 ///
 /// `watching_since` is when Ripple started watching this monitor: ticks at or before it
-/// cannot be held against the monitor.
+/// cannot be held against the monitor (catch-up runs them). Arithmetic is checked: a
+/// grace beyond chrono's range (which `ripple check` refuses anyway) means never
+/// overdue, not a panic.
 pub fn missed(
     schedule: &Schedule,
     grace: std::time::Duration,
@@ -31,9 +33,9 @@ pub fn missed(
     watching_since: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    let grace = Duration::from_std(grace).unwrap_or(Duration::zero());
-    let tick = previous_tick(schedule, now - grace)?;
-    let due = tick + grace;
+    let grace = Duration::from_std(grace).ok()?;
+    let tick = previous_tick(schedule, now.checked_sub_signed(grace)?)?;
+    let due = tick.checked_add_signed(grace)?;
     let covered = last_completed.is_some_and(|done| done >= tick);
     (tick > watching_since && !covered && now >= due).then_some(due)
 }

@@ -17,8 +17,12 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 pub fn params(check: &Check, run_time: DateTime<Utc>) -> Vec<(String, ParamValue)> {
     match check {
         Check::Freshness { spec, .. } => {
-            let age = Duration::from_std(spec.max_age).unwrap_or(Duration::MAX);
-            vec![("stale_before".into(), ParamValue::Timestamp(run_time - age))]
+            // Checked: an age beyond chrono's range means "anything is fresh enough".
+            let stale_before = Duration::from_std(spec.max_age)
+                .ok()
+                .and_then(|age| run_time.checked_sub_signed(age))
+                .unwrap_or(DateTime::<Utc>::MIN_UTC);
+            vec![("stale_before".into(), ParamValue::Timestamp(stale_before))]
         }
         Check::Deadline { spec, .. } => {
             let due = phase(spec, run_time).due();
@@ -69,9 +73,13 @@ fn deadline_on(spec: &Deadline, day: NaiveDate) -> Option<DateTime<Utc>> {
 /// risk against the next one.
 pub fn phase(spec: &Deadline, t: DateTime<Utc>) -> Phase {
     let today = t.with_timezone(&spec.tz).date_naive();
-    let days = [-1, 0, 1, 2].map(|d| today + Duration::days(d));
-    let deadlines: Vec<DateTime<Utc>> = days.iter().filter_map(|d| deadline_on(spec, *d)).collect();
-    let window = Duration::from_std(spec.breach_window).unwrap_or(Duration::zero());
+    let days = [-1, 0, 1, 2].map(|d| today.checked_add_signed(Duration::days(d)));
+    let deadlines: Vec<DateTime<Utc>> = days
+        .iter()
+        .flatten()
+        .filter_map(|d| deadline_on(spec, *d))
+        .collect();
+    let window = Duration::from_std(spec.breach_window).unwrap_or(Duration::MAX);
     let passed = deadlines.iter().rev().find(|d| **d <= t);
     match passed {
         Some(d) if t - *d < window => Phase::Breach(*d),

@@ -56,7 +56,8 @@ pub async fn run_one(warehouse: &dyn Warehouse, m: &Monitor, clock: &dyn Clock) 
         service_account: m.service_account.clone(),
         params: params_for(m, started_at),
     };
-    let result = tokio::time::timeout(m.timeout + BACKSTOP, warehouse.run(&query))
+    // Saturating: `ripple check` bounds timeouts, but no value may panic the runner.
+    let result = tokio::time::timeout(m.timeout.saturating_add(BACKSTOP), warehouse.run(&query))
         .await
         .unwrap_or(Err(QueryError::Timeout(m.timeout)));
     tracing::debug!(monitor = %m.id, ok = result.is_ok(), "monitor run finished");

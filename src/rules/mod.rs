@@ -5,6 +5,7 @@
 
 pub mod kinds;
 mod load;
+mod read_only;
 pub mod sql;
 
 pub use load::{load_dir, load_file};
@@ -131,4 +132,4 @@ impl RuleSet {
 }
 
 /// The largest sample a rule may ask for: Ripple is not a data export tool.
-pub const MAX_SAMPLE: u32 = 10;
+pub const MAX_SAMPLE: u32 = crate::bounds::SAMPLE.1;

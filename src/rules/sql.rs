@@ -1,11 +1,12 @@
 //! Monitor SQL validation: it must parse (BigQuery dialect) and it must be read-only.
 //!
 //! Monitors are read-only by contract: a rule that writes would turn a monitoring
-//! service into an arbitrary-write service. We use an allow-list of statement kinds
-//! rather than a deny-list so that a statement type added to sqlparser later is
-//! refused until someone decides it is safe.
+//! service into an arbitrary-write service. The check (`rules::read_only`) walks the
+//! whole statement and uses an allow-list of statement kinds rather than a deny-list,
+//! so that a statement type added to sqlparser later is refused until someone decides
+//! it is safe.
 
-use sqlparser::ast::{Spanned, Statement};
+use sqlparser::ast::Statement;
 use sqlparser::dialect::BigQueryDialect;
 use sqlparser::parser::{Parser, ParserError};
 
@@ -33,7 +34,7 @@ pub fn validate(sql: &str, expect: Expect) -> Result<Vec<Statement>, SqlProblem>
         return Err(at_start("the SQL is empty"));
     }
     for stmt in &stmts {
-        check_read_only(stmt)?;
+        super::read_only::check(stmt)?;
     }
     check_shape(&stmts, expect)?;
     Ok(stmts)
@@ -87,69 +88,12 @@ fn end_of(sql: &str) -> (usize, usize) {
     (line, col)
 }
 
-/// A problem at a statement's first token.
-fn at_stmt(stmt: &Statement, message: &str) -> SqlProblem {
-    let start = stmt.span().start;
-    SqlProblem {
-        line: (start.line as usize).max(1),
-        col: (start.column as usize).max(1),
-        message: message.to_string(),
-    }
-}
-
 fn at_start(message: &str) -> SqlProblem {
     SqlProblem {
         line: 1,
         col: 1,
         message: message.to_string(),
     }
-}
-
-/// The statement's leading keywords, for messages (`INSERT`, `CREATE TABLE`, …).
-fn keyword(stmt: &Statement) -> String {
-    let text = stmt.to_string();
-    let words: Vec<&str> = text.split_whitespace().take(2).collect();
-    match words.as_slice() {
-        [a, b] if matches!(*a, "CREATE" | "DROP" | "ALTER") => format!("{a} {b}"),
-        [a, ..] => a.to_string(),
-        [] => "?".into(),
-    }
-}
-
-fn check_read_only(stmt: &Statement) -> Result<(), SqlProblem> {
-    match stmt {
-        Statement::Query(_)
-        | Statement::Assert { .. }
-        | Statement::Declare { .. }
-        | Statement::Set(_) => Ok(()),
-        other if writes(other) => Err(at_stmt(
-            other,
-            &format!(
-                "monitors are read-only, but this SQL contains `{}`; \
-             write a SELECT that returns the bad rows instead",
-                keyword(other)
-            ),
-        )),
-        other => Err(at_stmt(
-            other,
-            &format!(
-                "`{}` statements are not allowed in a monitor; use SELECT (or ASSERT)",
-                keyword(other)
-            ),
-        )),
-    }
-}
-
-fn writes(stmt: &Statement) -> bool {
-    let kw = keyword(stmt);
-    let first = kw.split(' ').next().unwrap_or("");
-    matches!(
-        first,
-        "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "CREATE" | "DROP" | "TRUNCATE" | "ALTER"
-    ) || matches!(
-        stmt,
-        Statement::ExportData(_) | Statement::Copy { .. } | Statement::LoadData { .. }
-    )
 }
 
 fn check_shape(stmts: &[Statement], expect: Expect) -> Result<(), SqlProblem> {

@@ -145,3 +145,20 @@ fn the_bottom_of_the_house_imports_nothing_above_it() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+#[test]
+fn bounds_is_a_leaf() {
+    let graph = imports();
+    let imported: Vec<&String> = graph
+        .get("bounds")
+        .into_iter()
+        .flat_map(|t| t.keys())
+        .collect();
+    assert!(imported.is_empty(), "bounds imports {imported:?}");
+    assert!(
+        graph
+            .get("config")
+            .is_some_and(|t| t.contains_key("bounds")),
+        "config checks its defaults against bounds"
+    );
+}

@@ -23,6 +23,7 @@ mod lineage_hostile;
 mod metadata;
 mod once;
 mod outbox;
+mod rules_mutation;
 mod runner;
 mod scheduler;
 mod serve;

@@ -90,3 +90,52 @@ async fn monitors_cannot_write_even_if_validation_is_bypassed() {
     let err = conn.execute("DELETE FROM shop.orders", []).unwrap_err();
     assert!(err.to_string().contains("readonly"), "{err}");
 }
+
+/// Durations no rule can pass `ripple check` with (u64::MAX seconds of timeout, grace
+/// and freshness age) still never panic the runner, the scheduler or the dead-man's
+/// switch: every sum is checked or saturating.
+#[tokio::test]
+async fn extreme_durations_never_panic_the_runner_or_the_scheduler() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), "");
+    super::support::seed(dir.path());
+    let file = dir.path().join("r.yaml");
+    std::fs::write(
+        &file,
+        "monitors:\n  - id: fresh\n    team: commerce\n    schedule: { cron: \"0 * * * *\" }\n    \
+         freshness: { table: shop.orders, column: ordered_at, max_age: 6h }\n  - id: plain\n    \
+         team: commerce\n    schedule: { cron: \"0 * * * *\" }\n    sql: SELECT id FROM shop.orders WHERE amount < 0\n",
+    )
+    .unwrap();
+    let (mut monitors, problems) = ripple::rules::load_file(&file, &cfg);
+    assert!(problems.is_empty(), "{problems:?}");
+    let huge = std::time::Duration::from_secs(u64::MAX);
+    for m in &mut monitors {
+        m.timeout = huge;
+        m.grace = huge;
+        if let ripple::rules::Check::Freshness { spec, .. } = &mut m.check {
+            spec.max_age = huge;
+        }
+    }
+    let wh = SqliteWarehouse::open(&dir.path().join("wh")).unwrap();
+    let clock = ManualClock::new(super::support::t0());
+    let reports = run_all(&wh, &monitors, 2, &clock).await;
+    assert_eq!(reports.len(), 2);
+    assert!(
+        reports
+            .iter()
+            .all(|r| !matches!(r.outcome, Outcome::Error { .. })),
+        "{reports:?}"
+    );
+    let t0 = super::support::t0();
+    let later = t0 + chrono::Duration::days(1);
+    for m in &monitors {
+        assert_eq!(
+            ripple::monitor::deadman::missed(&m.schedule, m.grace, None, t0, later),
+            None
+        );
+    }
+    let s = ripple::app::scheduler::Scheduler::new(t0).with_jitter(huge);
+    let _ = s.due_jittered(&monitors, t0, later);
+    let _ = s.next_run(&monitors, t0);
+}

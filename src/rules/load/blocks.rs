@@ -2,6 +2,7 @@
 //! as written, and validated into `rules::kinds` specs with every problem located.
 
 use super::{Ctx, RawMonitor, RawSchedule};
+use crate::bounds;
 use crate::diag::Diagnostic;
 use crate::rules::sql::{self, Expect};
 use crate::rules::{Check, kinds};
@@ -38,7 +39,7 @@ pub(super) struct RawNullRatio {
     pub(super) max_shift: Spanned<f64>,
     #[serde(rename = "where")]
     pub(super) filter: Option<Spanned<String>>,
-    pub(super) min_history: Option<u32>,
+    pub(super) min_history: Option<Spanned<u32>>,
 }
 
 /// `deadline: { at, timezone, breach_window }`.
@@ -130,7 +131,12 @@ impl Ctx<'_> {
         let spec = kinds::Freshness {
             table: self.table(&f.table)?,
             column: self.column(&f.column)?,
-            max_age: self.duration(Some(&f.max_age), Default::default())?,
+            max_age: self.bounded(
+                "max_age",
+                Some(&f.max_age),
+                Default::default(),
+                bounds::KIND_WINDOW,
+            )?,
         };
         let sql = self.compiled(spec.sql(), &f.table)?;
         Ok(Check::Freshness { sql, spec })
@@ -169,13 +175,19 @@ impl Ctx<'_> {
         let spec = kinds::NullRatio {
             table: self.table(&n.table)?,
             column: self.column(&n.column)?,
-            window: self.duration(n.window.as_ref(), week)?,
+            window: self.bounded("window", n.window.as_ref(), week, bounds::KIND_WINDOW)?,
             max_shift: shift,
             filter: n.filter.as_ref().map(|f| f.to_string()),
-            min_history: n.min_history.unwrap_or(3).max(1),
+            min_history: self.min_history(n.min_history.as_ref())?,
         };
         let sql = self.compiled(spec.sql(), n.filter.as_ref().unwrap_or(&n.table))?;
         Ok(Check::NullRatio { sql, spec })
+    }
+
+    /// 0 is an error, not silently 1: a ratio is judged against at least one measurement.
+    fn min_history(&self, v: Option<&Spanned<u32>>) -> Result<u32, Diagnostic> {
+        let Some(v) = v else { return Ok(3) };
+        bounds::count("min_history", **v, bounds::MIN_HISTORY).map_err(|m| self.at(v, m))
     }
 
     /// The deadline's zone defaults to the schedule's: both describe the same batch.
@@ -203,7 +215,12 @@ impl Ctx<'_> {
         Ok(kinds::Deadline {
             at,
             tz,
-            breach_window: self.duration(d.breach_window.as_ref(), six_hours)?,
+            breach_window: self.bounded(
+                "breach_window",
+                d.breach_window.as_ref(),
+                six_hours,
+                bounds::KIND_WINDOW,
+            )?,
         })
     }
 }

@@ -3,14 +3,16 @@
 
 use super::sql::{self, Expect, SqlProblem};
 mod blocks;
+mod read;
 
 use super::{Check, MAX_SAMPLE, Monitor, RuleSet, Schedule, Severity};
+use crate::bounds;
 use crate::config::Config;
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::yaml;
 use marked_yaml::{Node, Spanned};
 use serde::Deserialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// A monitor as written, before validation. Spans locate each value for messages.
@@ -59,10 +61,15 @@ pub fn load_dir(dir: &Path, cfg: &Config) -> RuleSet {
             return set;
         }
     };
+    let root = if dir.is_file() {
+        dir.parent().unwrap_or(Path::new("."))
+    } else {
+        dir
+    };
     let mut first_seen: HashMap<String, (PathBuf, usize, usize)> = HashMap::new();
     for file in files {
         set.files += 1;
-        let (monitors, problems) = load_file(&file, cfg);
+        let (monitors, problems) = load_file_in(&file, root, cfg);
         set.problems.extend(problems);
         for m in monitors {
             if let Some((f, line, col)) = first_seen.get(&m.id) {
@@ -88,10 +95,20 @@ fn rule_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         return Ok(vec![dir.to_path_buf()]);
     }
     let mut out = Vec::new();
+    list(dir, &mut HashSet::new(), &mut out)?;
+    out.sort();
+    Ok(out)
+}
+
+/// Rule files under `dir`; a folder reached twice (a symlink loop) is listed once.
+fn list(dir: &Path, seen: &mut HashSet<PathBuf>, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if !seen.insert(dir.canonicalize()?) {
+        return Ok(());
+    }
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         if path.is_dir() {
-            out.extend(rule_files(&path)?);
+            list(&path, seen, out)?;
         } else if matches!(
             path.extension().and_then(|e| e.to_str()),
             Some("yaml" | "yml")
@@ -99,15 +116,20 @@ fn rule_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
             out.push(path);
         }
     }
-    out.sort();
-    Ok(out)
+    Ok(())
 }
 
-/// Loads one rule file: the monitors that are valid, and every problem found.
+/// Loads one rule file: the monitors that are valid, and every problem found. Its
+/// `sql_file`s must lie in the file's own folder.
 pub fn load_file(file: &Path, cfg: &Config) -> (Vec<Monitor>, Vec<Diagnostic>) {
-    let text = match std::fs::read_to_string(file) {
+    load_file_in(file, file.parent().unwrap_or(Path::new(".")), cfg)
+}
+
+/// [`load_file`] for a file of the rules folder `root` (its `sql_file`s stay inside).
+fn load_file_in(file: &Path, root: &Path, cfg: &Config) -> (Vec<Monitor>, Vec<Diagnostic>) {
+    let text = match read::text(file, bounds::RULE_FILE_BYTES) {
         Ok(t) => t,
-        Err(e) => return (vec![], vec![Diagnostic::new(file, 0, 0, e.to_string())]),
+        Err(e) => return (vec![], vec![Diagnostic::new(file, 1, 1, e)]),
     };
     let items = match monitor_nodes(file, &text) {
         Ok(items) => items,
@@ -118,6 +140,7 @@ pub fn load_file(file: &Path, cfg: &Config) -> (Vec<Monitor>, Vec<Diagnostic>) {
     for node in &items {
         let ctx = Ctx {
             file,
+            root,
             text: &text,
             cfg,
         };
@@ -152,6 +175,8 @@ fn monitor_nodes(file: &Path, text: &str) -> Result<Vec<Node>, Diagnostic> {
 /// What every validation step of one file needs.
 struct Ctx<'a> {
     file: &'a Path,
+    /// The rules folder: a `sql_file` must resolve inside it.
+    root: &'a Path,
     text: &'a str,
     cfg: &'a Config,
 }
@@ -169,16 +194,22 @@ impl Ctx<'_> {
         keep(&mut errs, self.check_service_account(&raw));
         let severity = keep(&mut errs, self.severity(raw.severity.as_ref()));
         let schedule = keep(&mut errs, self.schedule(&raw.schedule));
-        let grace = keep(
-            &mut errs,
-            self.duration(raw.grace.as_ref(), self.cfg.defaults.grace),
+        let defaults = &self.cfg.defaults;
+        let grace = self.bounded("grace", raw.grace.as_ref(), defaults.grace, bounds::GRACE);
+        let grace = keep(&mut errs, grace);
+        let timeout = self.bounded(
+            "timeout",
+            raw.timeout.as_ref(),
+            defaults.timeout,
+            bounds::TIMEOUT,
         );
-        let timeout = self.duration(raw.timeout.as_ref(), self.cfg.defaults.timeout);
         let timeout = keep(&mut errs, timeout);
         let sample = keep(&mut errs, self.sample(raw.sample.as_ref()));
         let check = keep(&mut errs, self.check(&raw));
-        let min_failures = raw.min_consecutive_failures.map(|v| *v);
-        let min_failures = min_failures.unwrap_or(self.cfg.defaults.min_consecutive_failures);
+        let min_failures = keep(
+            &mut errs,
+            self.min_failures(raw.min_consecutive_failures.as_ref()),
+        );
         let built = (|| {
             Some(Monitor {
                 id: raw.id.to_string(),
@@ -190,7 +221,7 @@ impl Ctx<'_> {
                 timeout: timeout?,
                 owners: raw.owners.clone(),
                 labels: raw.labels.clone(),
-                min_consecutive_failures: min_failures.max(1),
+                min_consecutive_failures: min_failures?,
                 check: check?,
                 sample: sample?,
                 service_account: raw.service_account.as_ref().map(|s| s.to_string()),
@@ -306,6 +337,16 @@ impl Ctx<'_> {
             None => chrono_tz::UTC,
             Some(tz) => self.timezone(tz)?,
         };
+        if !fires(&cron, tz) {
+            return Err(self.at(
+                &raw.cron,
+                format!(
+                    "cron `{}` never fires (no time matches it within {} years); check the day and month fields",
+                    raw.cron.as_str(),
+                    bounds::CRON_HORIZON_YEARS
+                ),
+            ));
+        }
         Ok(Schedule {
             cron,
             pattern: raw.cron.to_string(),
@@ -340,6 +381,35 @@ impl Ctx<'_> {
                 ),
             )
         })
+    }
+
+    /// A duration that `bounds` limits to `range`; the default (from `ripple.yaml`) is
+    /// checked there.
+    pub(super) fn bounded(
+        &self,
+        what: &str,
+        v: Option<&Spanned<String>>,
+        default: std::time::Duration,
+        range: (std::time::Duration, std::time::Duration),
+    ) -> Result<std::time::Duration, Diagnostic> {
+        let d = self.duration(v, default)?;
+        match v {
+            Some(v) => bounds::duration(what, d, range).map_err(|m| self.at(v, m)),
+            None => Ok(d),
+        }
+    }
+
+    /// 0 is an error, not silently 1: it would mean "never open an incident".
+    fn min_failures(&self, v: Option<&Spanned<u32>>) -> Result<u32, Diagnostic> {
+        let Some(v) = v else {
+            return Ok(self.cfg.defaults.min_consecutive_failures);
+        };
+        bounds::count(
+            "min_consecutive_failures",
+            **v,
+            bounds::CONSECUTIVE_FAILURES,
+        )
+        .map_err(|m| self.at(v, m))
     }
 
     fn sample(&self, v: Option<&Spanned<u32>>) -> Result<u32, Diagnostic> {
@@ -430,9 +500,9 @@ impl Ctx<'_> {
                     .parent()
                     .unwrap_or(Path::new("."))
                     .join(f.as_str());
-                let text = std::fs::read_to_string(&path).map_err(|e| {
-                    self.at(f, format!("cannot read sql_file `{}`: {e}", path.display()))
-                })?;
+                let real =
+                    read::sql_file_path(self.root, self.file, f).map_err(|m| self.at(f, m))?;
+                let text = read::sql_file(&real, &path).map_err(|m| self.at(f, m))?;
                 Ok((
                     text,
                     Origin {
@@ -469,6 +539,22 @@ impl Ctx<'_> {
             }
         }
     }
+}
+
+/// Whether the schedule fires within `bounds::CRON_HORIZON_YEARS` of a fixed start
+/// (2024-01-01, a leap year, in the monitor's zone): `0 0 30 2 *` never does. A fixed
+/// start keeps the check pure and its answer the same on every machine.
+fn fires(cron: &croner::Cron, tz: chrono_tz::Tz) -> bool {
+    use chrono::TimeZone;
+    let Some(start) = tz.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).earliest() else {
+        return true;
+    };
+    let end_year = 2024 + bounds::CRON_HORIZON_YEARS;
+    let Some(end) = tz.with_ymd_and_hms(end_year, 1, 1, 0, 0, 0).earliest() else {
+        return true;
+    };
+    cron.find_next_occurrence(&start, true)
+        .is_ok_and(|next| next < end)
 }
 
 /// croner's message without its "Invalid pattern:" prefix and final period.

@@ -183,7 +183,11 @@ impl BigQueryWarehouse {
     }
 
     fn deadline(&self, timeout: Duration) -> DateTime<Utc> {
-        self.clock.now() + chrono::Duration::from_std(timeout).unwrap_or(chrono::Duration::MAX)
+        let now = self.clock.now();
+        chrono::Duration::from_std(timeout)
+            .ok()
+            .and_then(|t| now.checked_add_signed(t))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 }
 

@@ -1,6 +1,15 @@
 //! The HTTP surface: `/healthz` (the process answers); with the live app `/readyz`
 //! (rules loaded, first cycle done, not shutting down) and `/metrics` (Prometheus); and
 //! Slack's `/slack/commands` and `/slack/interactivity`.
+//!
+//! - this module: the routers and what their handlers share;
+//! - [`listen`]: the accept loop that serves them (timeouts, body limit, drain);
+//! - [`gate`]: which connections are admitted (global and per-client caps, fairness).
+
+pub mod gate;
+pub mod listen;
+
+pub use listen::serve;
 
 use crate::app::live::Live;
 use crate::slack::Handler;

@@ -25,6 +25,7 @@ mod outbox;
 mod runner;
 mod scheduler;
 mod serve;
+mod serve_limits;
 mod silences;
 mod slack;
 mod slack_commands;

@@ -8,7 +8,7 @@
 //! - [`state`]: what the store remembers (intents before every create);
 //! - [`command`], [`reply`], [`handler`]: `/ripple` parsing, execution, 3-second acks;
 //! - [`http`] (signed endpoints) and [`socket`] (Socket Mode): the two ways in;
-//! - [`signature`]: `v0` request signatures.
+//! - [`signature`]: `v0` request signatures; [`replay`]: each signed request acted on once.
 
 pub mod blocks;
 pub mod channel;
@@ -17,6 +17,7 @@ pub mod escalate;
 pub mod handler;
 pub mod http;
 pub mod notifier;
+pub mod replay;
 pub mod signature;
 pub mod socket;
 pub mod state;

@@ -227,7 +227,7 @@ async fn a_newcomer_closes_the_oldest_connection_of_the_client_holding_every_slo
 }
 
 #[tokio::test]
-async fn a_silent_or_slow_header_connection_is_closed_after_the_header_read_timeout() {
+async fn a_silent_slow_header_or_idle_connection_is_closed_after_the_header_read_timeout() {
     let cfg = HttpConfig {
         header_read_timeout: Duration::from_millis(400),
         ..HttpConfig::default()
@@ -236,11 +236,17 @@ async fn a_silent_or_slow_header_connection_is_closed_after_the_header_read_time
     let t = Instant::now();
     let mut silent = connect(srv.addr, 2).await;
     let mut slow = hold(srv.addr, 2).await;
+    // Kept alive after an answer, then silent: the next request's headers are late too.
+    let mut idle = connect(srv.addr, 2).await;
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: ripple\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let n = idle.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200 OK"));
     assert!(closed(&mut silent, Duration::from_secs(3)).await, "silent");
-    assert!(
-        closed(&mut slow, Duration::from_secs(3)).await,
-        "slow headers"
-    );
+    assert!(closed(&mut slow, Duration::from_secs(3)).await, "slow");
+    assert!(closed(&mut idle, Duration::from_secs(3)).await, "idle");
     let took = t.elapsed();
     assert!(
         took >= Duration::from_millis(350),

@@ -56,7 +56,7 @@ fn limits(max: usize, per_ip: usize) -> HttpConfig {
 }
 
 /// 1,100 sockets held at once need more than the usual 1,024 descriptors.
-fn raise_open_files() {
+pub(super) fn raise_open_files() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| unsafe {
         let mut lim = libc::rlimit {
@@ -80,7 +80,7 @@ async fn connect(addr: SocketAddr, client: u8) -> TcpStream {
 }
 
 /// A slowloris connection: partial headers, then nothing.
-async fn hold(addr: SocketAddr, client: u8) -> TcpStream {
+pub(super) async fn hold(addr: SocketAddr, client: u8) -> TcpStream {
     let mut s = connect(addr, client).await;
     let _ = s.write_all(PARTIAL).await; // a refused one may already be closed
     s
@@ -101,7 +101,7 @@ async fn closed(s: &mut TcpStream, within: Duration) -> bool {
 }
 
 /// Polls until `n` of `held` were closed by the server; returns the closed count.
-async fn count_closed(held: &mut [TcpStream], n: usize) -> usize {
+pub(super) async fn count_closed(held: &mut [TcpStream], n: usize) -> usize {
     let mut done = vec![false; held.len()];
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {

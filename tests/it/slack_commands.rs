@@ -438,3 +438,23 @@ async fn a_forged_replay_and_a_replayed_click_are_refused() {
     assert_eq!(acks, 1, "{timeline:?}");
     assert_eq!(h.slack().responses().len(), 1, "the ack answered once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_command_is_answered_while_another_client_holds_1100_half_open_requests() {
+    use super::serve_limits::{count_closed, hold, raise_open_files};
+    raise_open_files();
+    let h = slack().await;
+    let srv = serve(&h).await;
+    let addr: std::net::SocketAddr = srv.url.trim_start_matches("http://").parse().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..1100 {
+        held.push(hold(addr, 2).await);
+    }
+    assert_eq!(count_closed(&mut held, 1100 - 64).await, 1100 - 64);
+    let t = std::time::Instant::now();
+    let r = command(&h, &srv, "help", 0).await;
+    let took = t.elapsed();
+    eprintln!("signed /ripple help under a slowloris hold: {took:?}");
+    assert!(r.starts_with("[ephemeral]"), "{r}");
+    assert!(took < std::time::Duration::from_secs(1), "{took:?}");
+}

@@ -1,8 +1,9 @@
 //! `/ripple status` acknowledgement benchmark (plain `Instant`; run with
 //! `cargo bench --bench slack_commands`).
 //!
-//! Starts the real router on 127.0.0.1:0 over the seeded demo (three open incidents)
-//! and sends signed `/ripple status` requests at a fixed 250 per second for 30 s from
+//! Starts the real router and server (`server::serve`, replay guard on) on 127.0.0.1:0
+//! over the seeded demo (three open incidents) and sends signed, distinct
+//! `/ripple status` requests at a fixed 250 per second for 30 s from
 //! the same process, at most 64 in flight. Reports p50/p99 of the time to the HTTP
 //! answer (Slack's acknowledgement) and exits non-zero when p99 ≥ 50 ms or fewer than
 //! 200 requests per second were answered. Loopback only; bounded in count and time.
@@ -10,6 +11,7 @@
 use ripple::app::App;
 use ripple::clock::{Clock, SystemClock};
 use ripple::config::{Config, Secrets};
+use ripple::slack::replay::ReplayGuard;
 use ripple::slack::{Handler, signature};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -65,8 +67,9 @@ async fn run() -> bool {
         .slack_signing_secret;
     let clock = app.clock.clone();
     let live = ripple::app::live::Live::new(app);
+    let guard = ReplayGuard::new(live.app().store.clone());
     let handler = Handler::new(live, secret, clock);
-    let router = ripple::server::slack_router(Arc::new(handler));
+    let router = ripple::server::slack_router(Arc::new(handler), guard);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -74,7 +77,13 @@ async fn run() -> bool {
         "http://{}/slack/commands",
         listener.local_addr().expect("addr")
     );
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    // Slack calls from many addresses; the benchmark is one client on 127.0.0.1 with up
+    // to 64 requests in flight, so its per-client cap is the global one.
+    let mut limits = ripple::config::HttpConfig::default();
+    limits.max_connections_per_ip = limits.max_connections;
+    tokio::spawn(async move {
+        ripple::server::serve(listener, router, &limits, std::future::pending()).await
+    });
     drive(&url).await
 }
 
@@ -90,12 +99,12 @@ async fn drive(url: &str) -> bool {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(total as usize);
-    for _ in 0..total {
+    for n in 0..total {
         tick.tick().await;
         let permit = limit.clone().acquire_owned().await.expect("semaphore");
         let (http, url) = (http.clone(), url.to_string());
         tasks.push(tokio::spawn(async move {
-            let r = one(&http, &url).await;
+            let r = one(&http, &url, n).await;
             drop(permit);
             r
         }));
@@ -112,8 +121,11 @@ async fn drive(url: &str) -> bool {
     report(&mut lat, failed, secs)
 }
 
-async fn one(http: &reqwest::Client, url: &str) -> Option<Duration> {
-    let body = "command=%2Fripple&text=status&user_id=U0BENCH&response_url=";
+/// The `n`th request: its own `trigger_id`, as Slack gives every invocation, so the
+/// replay guard records each one and refuses none.
+async fn one(http: &reqwest::Client, url: &str, n: u64) -> Option<Duration> {
+    let body =
+        format!("command=%2Fripple&text=status&user_id=U0BENCH&response_url=&trigger_id={n}.bench");
     let ts = SystemClock.now().timestamp().to_string();
     let sig = signature::sign(SECRET, &ts, body.as_bytes());
     let t = Instant::now();

@@ -59,18 +59,27 @@ mod tests {
     #[tokio::test]
     async fn kicks_while_running_coalesce_into_one_more_run() {
         let flight = Arc::new(SingleFlight::default());
-        let runs = Arc::new(AtomicUsize::new(0));
+        let (started, runs) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let gate = Arc::new(tokio::sync::Semaphore::new(0));
-        for _ in 0..5 {
-            let (runs, gate) = (runs.clone(), gate.clone());
+        let kick = || {
+            let (started, runs, gate) = (started.clone(), runs.clone(), gate.clone());
             flight.kick(move || {
-                let (runs, gate) = (runs.clone(), gate.clone());
+                let (started, runs, gate) = (started.clone(), runs.clone(), gate.clone());
                 async move {
+                    started.fetch_add(1, Ordering::SeqCst);
                     let _ = gate.acquire().await.map(|p| p.forget());
                     runs.fetch_add(1, Ordering::SeqCst);
                 }
-            });
+            })
+        };
+        kick();
+        while started.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
         }
+        for _ in 0..4 {
+            kick();
+        }
+        assert_eq!(started.load(Ordering::SeqCst), 1, "one at a time");
         gate.add_permits(10);
         flight.idle().await;
         assert_eq!(

@@ -52,9 +52,13 @@ pub async fn run(config: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         live.app().clock.clone(),
     ));
     let router = crate::server::serve_router(ServerState { live: live.clone() }, slack);
-    let http = axum::serve(listener, router).with_graceful_shutdown(async move {
-        let _ = http_stop.changed().await;
-    });
+    let limits = live.app().config.serve.http.clone();
+    let http = async move {
+        let stop = async move {
+            let _ = http_stop.changed().await;
+        };
+        crate::server::serve(listener, router, &limits, stop).await;
+    };
     let scheduler = crate::app::serve::run(live, stop_rx);
     let signal = async move {
         shutdown_signal().await;
@@ -62,8 +66,7 @@ pub async fn run(config: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         let _ = stop_tx.send(true);
     };
     // One task: the HTTP server and the scheduler stop on the same signal.
-    let (http, scheduler, ()) = tokio::join!(async move { http.await }, scheduler, signal);
-    http?;
+    let ((), scheduler, ()) = tokio::join!(http, scheduler, signal);
     scheduler?;
     store.close().await?;
     Ok(ExitCode::SUCCESS)

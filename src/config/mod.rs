@@ -28,7 +28,7 @@ pub use sections::{
     BigqueryCredentials, Defaults, NotifyConfig, StateConfig, Synchronous, TeamConfig,
     WarehouseConfig,
 };
-pub use serve::{HeartbeatConfig, ServeConfig};
+pub use serve::{HeartbeatConfig, HttpConfig, ServeConfig};
 pub use severity::Severity;
 
 use crate::diag::Diagnostic;

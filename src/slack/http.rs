@@ -2,9 +2,11 @@
 //!
 //! Every request is verified against `SLACK_SIGNING_SECRET` on its raw body before
 //! anything is parsed; a missing, stale (> 5 min) or forged signature is a 401, and so
-//! is any request when no signing secret is configured.
+//! is any request when no signing secret is configured. A verified request is then
+//! recorded by the [`ReplayGuard`] and acted on only the first time it arrives.
 
 use super::handler::{Handler, Invocation};
+use super::replay::{RETRY_HEADER, ReplayGuard, Verdict};
 use super::signature;
 use axum::Router;
 use axum::body::Bytes;
@@ -15,12 +17,45 @@ use axum::routing::post;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The Slack routes, to merge into the server's router.
-pub fn routes(handler: Arc<Handler>) -> Router {
+/// What the Slack endpoints share: the handler and the record of requests seen.
+#[derive(Clone)]
+struct Endpoints {
+    handler: Arc<Handler>,
+    guard: ReplayGuard,
+}
+
+/// The Slack routes, to merge into the server's router. There is no way to serve them
+/// without a replay guard.
+pub fn routes(handler: Arc<Handler>, guard: ReplayGuard) -> Router {
     Router::new()
         .route("/slack/commands", post(commands))
         .route("/slack/interactivity", post(interactivity))
-        .with_state(handler)
+        .with_state(Endpoints { handler, guard })
+}
+
+/// `Ok` when the request is Slack's and new; otherwise the answer to give instead.
+async fn admit(e: &Endpoints, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
+    if !verified(&e.handler, headers, body) {
+        return Err(unauthorized());
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let ts = header("x-slack-request-timestamp").unwrap_or_default();
+    let sig = header("x-slack-signature").unwrap_or_default();
+    let retry = headers.contains_key(RETRY_HEADER);
+    let now = e.handler.clock.now();
+    match e.guard.check(ts, sig, retry, now).await {
+        Verdict::Act => Ok(()),
+        Verdict::Replayed => {
+            tracing::warn!("Slack request refused: replayed");
+            Err((StatusCode::UNAUTHORIZED, "replayed request\n").into_response())
+        }
+        Verdict::Retried => Err(StatusCode::OK.into_response()),
+        Verdict::Unavailable => Err((
+            StatusCode::SERVICE_UNAVAILABLE,
+            "cannot record the request; try again\n",
+        )
+            .into_response()),
+    }
 }
 
 /// `true` when the request is Slack's; the reason for a refusal is logged.
@@ -51,10 +86,11 @@ fn form(body: &[u8]) -> HashMap<String, String> {
     form_urlencoded::parse(body).into_owned().collect()
 }
 
-async fn commands(State(h): State<Arc<Handler>>, headers: HeaderMap, body: Bytes) -> Response {
-    if !verified(&h, &headers, &body) {
-        return unauthorized();
+async fn commands(State(e): State<Endpoints>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(refused) = admit(&e, &headers, &body).await {
+        return refused;
     }
+    let h = e.handler;
     let mut f = form(&body);
     let inv = Invocation {
         user_id: f.remove("user_id").unwrap_or_default(),
@@ -64,10 +100,11 @@ async fn commands(State(h): State<Arc<Handler>>, headers: HeaderMap, body: Bytes
     axum::Json(super::reply_json(&h.command(inv).await)).into_response()
 }
 
-async fn interactivity(State(h): State<Arc<Handler>>, headers: HeaderMap, body: Bytes) -> Response {
-    if !verified(&h, &headers, &body) {
-        return unauthorized();
+async fn interactivity(State(e): State<Endpoints>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(refused) = admit(&e, &headers, &body).await {
+        return refused;
     }
+    let h = e.handler;
     let payload = form(&body).remove("payload").unwrap_or_default();
     let Ok(p) = serde_json::from_str::<serde_json::Value>(&payload) else {
         return (StatusCode::BAD_REQUEST, "no interaction payload\n").into_response();

@@ -9,7 +9,7 @@
 //! - [`state`]: what the store remembers (intents before every create);
 //! - [`command`], [`reply`], [`handler`]: `/ripple` parsing, execution, 3-second acks;
 //! - [`http`] (signed endpoints) and [`socket`] (Socket Mode): the two ways in;
-//! - [`signature`]: `v0` request signatures;
+//! - [`signature`]: `v0` request signatures; [`replay`]: each signed request acted on once;
 //! - [`ops`]: operations notices to `serve.ops_channel`.
 
 mod adopt;
@@ -21,6 +21,7 @@ pub mod handler;
 pub mod http;
 pub mod notifier;
 pub mod ops;
+pub mod replay;
 pub mod signature;
 pub mod socket;
 pub mod state;

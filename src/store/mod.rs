@@ -14,6 +14,7 @@ mod incidents;
 mod journal;
 mod manual;
 mod outbox;
+mod seen;
 mod service;
 mod silences;
 mod timeline;
@@ -23,6 +24,7 @@ pub use digests::{DigestSend, DigestState};
 pub use incidents::{Applied, IncidentRow, MonitorInfo, Planner, RunKey, Status, StoredEvent};
 pub use journal::Intent;
 pub use outbox::{Lease, OutboxItem};
+pub use seen::{Seen, SeenLimits};
 pub use silences::Silence;
 
 use anyhow::Context;
@@ -45,6 +47,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("schema_v7_intents.sql")),
     (8, include_str!("schema_v8_leases.sql")),
     (9, include_str!("schema_v9_id_floor.sql")),
+    (10, include_str!("schema_v10_seen_requests.sql")),
     (11, include_str!("schema_v11_service.sql")),
 ];
 

@@ -27,6 +27,7 @@ mod rules_mutation;
 mod runner;
 mod scheduler;
 mod serve;
+mod serve_limits;
 mod silences;
 mod slack;
 mod slack_commands;

@@ -5,6 +5,7 @@ use super::fake_slack::Sent;
 use super::slack::{CHANNEL_OPENING, first_run, replies, roots, slack};
 use super::support::{Harness, secrets};
 use ripple::clock::Clock;
+use ripple::slack::replay::ReplayGuard;
 use ripple::slack::{Handler, signature};
 use std::sync::Arc;
 
@@ -21,11 +22,15 @@ pub(super) async fn serve(h: &Harness) -> Server {
     let clock = Arc::new(h.clock.clone());
     let live = ripple::app::live::Live::new(app);
     let secret = secrets().slack_signing_secret;
+    let guard = ReplayGuard::new(live.app().store.clone());
     let handler = Arc::new(Handler::new(live.clone(), secret, clock));
-    let router = ripple::server::slack_router(handler);
+    let router = ripple::server::slack_router(handler, guard);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let limits = ripple::config::HttpConfig::default();
+    tokio::spawn(async move {
+        ripple::server::serve(listener, router, &limits, std::future::pending()).await
+    });
     Server {
         url,
         http: reqwest::Client::new(),
@@ -47,6 +52,17 @@ impl Server {
         ts: i64,
         secret: &str,
     ) -> reqwest::Response {
+        self.signed(path, body, ts, secret).send().await.unwrap()
+    }
+
+    /// A request signed as Slack signs it, to send (or send again).
+    pub(super) fn signed(
+        &self,
+        path: &str,
+        body: String,
+        ts: i64,
+        secret: &str,
+    ) -> reqwest::RequestBuilder {
         let ts = ts.to_string();
         let sig = signature::sign(secret, &ts, body.as_bytes());
         self.http
@@ -55,9 +71,6 @@ impl Server {
             .header("x-slack-signature", sig)
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body)
-            .send()
-            .await
-            .unwrap()
     }
 }
 
@@ -68,6 +81,7 @@ pub(super) async fn command(h: &Harness, srv: &Server, text: &str, respond: usiz
         ("text", text),
         ("user_id", "U0MIKA"),
         ("response_url", &url),
+        ("trigger_id", &trigger_id()),
     ]);
     let now = h.clock.now().timestamp();
     let res = srv.post("/slack/commands", body, now, "shh").await;
@@ -78,6 +92,13 @@ pub(super) async fn command(h: &Harness, srv: &Server, text: &str, respond: usiz
         v["response_type"].as_str().unwrap(),
         v["text"].as_str().unwrap()
     )
+}
+
+/// Slack gives every invocation its own `trigger_id`, so no two are the same request.
+pub(super) fn trigger_id() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{n}.4744562.803a0bc887a14d10")
 }
 
 #[tokio::test]
@@ -299,4 +320,141 @@ async fn commands_follow_a_reload_without_a_restart() {
         later[1]["text"].as_str().unwrap(),
         "Ran `fresh_monitor`: passing"
     );
+}
+
+/// A signed `/ripple resolve 1 …` of the demo, as Slack would send it.
+fn resolve_request(h: &Harness) -> (String, i64) {
+    let body = form(&[
+        ("command", "/ripple"),
+        ("text", "resolve 1 replayed?"),
+        ("user_id", "U0MIKA"),
+        ("response_url", &format!("{}/respond/0", h.slack().url)),
+        ("trigger_id", &trigger_id()),
+    ]);
+    (body, h.clock.now().timestamp())
+}
+
+/// The resolve's effect once in Slack: its thread reply and the root edited.
+async fn resolved_once_in_slack(h: &Harness) {
+    h.deliver().await;
+    let sent = h.slack().take_sent();
+    assert_eq!(
+        Sent::methods(&sent),
+        ["chat.postMessage", "chat.update"],
+        "{sent:#?}"
+    );
+    assert!(sent[0].text.starts_with(":white_check_mark:"), "{sent:#?}");
+}
+
+#[tokio::test]
+async fn a_replayed_command_is_acted_on_once() {
+    let h = slack().await;
+    h.run().await;
+    first_run(h.slack());
+    let srv = serve(&h).await;
+    let (body, ts) = resolve_request(&h);
+    let first = srv.post("/slack/commands", body.clone(), ts, "shh").await;
+    assert_eq!(first.status(), 200);
+    let again = srv.post("/slack/commands", body, ts, "shh").await;
+    assert_eq!(again.status(), 401);
+    assert_eq!(again.text().await.unwrap(), "replayed request\n");
+    let timeline = h.app.store.timeline(1).await.unwrap();
+    let resolved = timeline.iter().filter(|(_, k, _)| k == "resolved").count();
+    assert_eq!(resolved, 1, "{timeline:?}");
+    resolved_once_in_slack(&h).await;
+    // A replayed silence (what made two silences before) makes one.
+    let silence = form(&[
+        ("command", "/ripple"),
+        ("text", "silence payments_duplicated 2h backfill"),
+        ("user_id", "U0MIKA"),
+        ("trigger_id", &trigger_id()),
+    ]);
+    for expect in [200, 401, 401] {
+        let res = srv
+            .post("/slack/commands", silence.clone(), ts, "shh")
+            .await;
+        assert_eq!(res.status(), expect);
+    }
+    let silences = h.app.store.active_silences(h.clock.now()).await.unwrap();
+    assert_eq!(silences.len(), 1, "{silences:?}");
+}
+
+#[tokio::test]
+async fn slacks_retry_of_a_request_acted_on_is_answered_empty_and_does_nothing() {
+    let h = slack().await;
+    h.run().await;
+    first_run(h.slack());
+    let srv = serve(&h).await;
+    let (body, ts) = resolve_request(&h);
+    let first = srv.post("/slack/commands", body.clone(), ts, "shh").await;
+    assert_eq!(first.status(), 200);
+    let retry = srv
+        .signed("/slack/commands", body, ts, "shh")
+        .header("x-slack-retry-num", "1")
+        .header("x-slack-retry-reason", "http_timeout")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retry.status(), 200);
+    assert_eq!(retry.text().await.unwrap(), "");
+    resolved_once_in_slack(&h).await;
+}
+
+#[tokio::test]
+async fn a_forged_replay_and_a_replayed_click_are_refused() {
+    let h = slack().await;
+    h.run().await;
+    first_run(h.slack());
+    let srv = serve(&h).await;
+    let (body, ts) = resolve_request(&h);
+    // A forgery is refused before it is recorded: the real request still acts.
+    let forged = srv.post("/slack/commands", body.clone(), ts, "guess").await;
+    assert_eq!(forged.status(), 401);
+    assert_eq!(forged.text().await.unwrap(), "invalid Slack signature\n");
+    let real = srv.post("/slack/commands", body, ts, "shh").await;
+    assert_eq!(real.status(), 200);
+    resolved_once_in_slack(&h).await;
+    // A button click replayed: acknowledged once (one answer through response_url).
+    let payload = serde_json::json!({
+        "type": "block_actions",
+        "trigger_id": trigger_id(),
+        "user": {"id": "U0HANA"},
+        "response_url": format!("{}/respond/0", h.slack().url),
+        "actions": [{"action_id": "ripple_ack", "value": "2", "type": "button"}],
+    });
+    let click = form(&[("payload", &payload.to_string())]);
+    let once = srv
+        .post("/slack/interactivity", click.clone(), ts, "shh")
+        .await;
+    assert_eq!(once.status(), 200);
+    let twice = srv.post("/slack/interactivity", click, ts, "shh").await;
+    assert_eq!(twice.status(), 401);
+    h.slack().wait_responses(1).await;
+    let timeline = h.app.store.timeline(2).await.unwrap();
+    let acks = timeline
+        .iter()
+        .filter(|(_, k, _)| k == "acknowledged")
+        .count();
+    assert_eq!(acks, 1, "{timeline:?}");
+    assert_eq!(h.slack().responses().len(), 1, "the ack answered once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_command_is_answered_while_another_client_holds_1100_half_open_requests() {
+    use super::serve_limits::{count_closed, hold, raise_open_files};
+    raise_open_files();
+    let h = slack().await;
+    let srv = serve(&h).await;
+    let addr: std::net::SocketAddr = srv.url.trim_start_matches("http://").parse().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..1100 {
+        held.push(hold(addr, 2).await);
+    }
+    assert_eq!(count_closed(&mut held, 1100 - 64).await, 1100 - 64);
+    let t = std::time::Instant::now();
+    let r = command(&h, &srv, "help", 0).await;
+    let took = t.elapsed();
+    eprintln!("signed /ripple help under a slowloris hold: {took:?}");
+    assert!(r.starts_with("[ephemeral]"), "{r}");
+    assert!(took < std::time::Duration::from_secs(1), "{took:?}");
 }

@@ -1,9 +1,19 @@
 //! The HTTP surface: `/healthz` (the process answers); with the live app `/readyz`
 //! (rules loaded, first cycle done, not shutting down) and `/metrics` (Prometheus); and
 //! Slack's `/slack/commands` and `/slack/interactivity`.
+//!
+//! - this module: the routers and what their handlers share;
+//! - [`listen`]: the accept loop that serves them (timeouts, body limit, drain);
+//! - [`gate`]: which connections are admitted (global and per-client caps, fairness).
+
+pub mod gate;
+pub mod listen;
+
+pub use listen::serve;
 
 use crate::app::live::Live;
 use crate::slack::Handler;
+use crate::slack::replay::ReplayGuard;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
@@ -30,14 +40,16 @@ pub fn router_with(state: ServerState) -> Router {
     router().merge(stateful)
 }
 
-/// `/healthz` and the Slack endpoints with a given handler (tests, embedding).
-pub fn slack_router(handler: Arc<Handler>) -> Router {
-    router().merge(crate::slack::http::routes(handler))
+/// `/healthz` and the Slack endpoints with a given handler and the record of requests
+/// seen (tests, embedding).
+pub fn slack_router(handler: Arc<Handler>, guard: ReplayGuard) -> Router {
+    router().merge(crate::slack::http::routes(handler, guard))
 }
 
-/// Everything `ripple serve` serves.
+/// Everything `ripple serve` serves; replays are recorded in the live app's store.
 pub fn serve_router(state: ServerState, slack: Arc<Handler>) -> Router {
-    router_with(state).merge(crate::slack::http::routes(slack))
+    let guard = ReplayGuard::new(state.live.app().store.clone());
+    router_with(state).merge(crate::slack::http::routes(slack, guard))
 }
 
 /// The Slack handler over the live app, with the signing secret from the environment.

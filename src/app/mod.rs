@@ -43,6 +43,7 @@ pub mod scheduler;
 pub mod serve;
 mod silences;
 pub mod state;
+mod subset;
 mod usage;
 
 /// A configured Ripple: rules loaded, warehouse and store open.

@@ -133,7 +133,9 @@ impl Scheduler {
         let due = self.due_jittered(&app.rules.monitors, self.last_tick, now);
         self.last_tick = now;
         let mut report = TickReport::default();
-        let caught: Vec<&Monitor> = self.due_catch_up(&app.rules.monitors, now);
+        // A catch-up run of a monitor due anyway is that run.
+        let mut caught: Vec<&Monitor> = self.due_catch_up(&app.rules.monitors, now);
+        caught.retain(|c| !due.iter().any(|d| d.id == c.id));
         for m in due.into_iter().chain(caught) {
             let off = self.offset(&m.id);
             let tick = deadman::previous_tick(&m.schedule, now - off).unwrap_or(now);

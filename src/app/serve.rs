@@ -80,6 +80,14 @@ impl Service {
         }
     }
 
+    /// Waits for the background delivery, then delivers once more (tests).
+    pub async fn flush(&self) {
+        self.delivery.idle().await;
+        if let Err(e) = self.live.app().deliver().await {
+            tracing::warn!(error = %e, "delivery failed; the outbox keeps it");
+        }
+    }
+
     /// Delivers in the background: one round at a time, one more after a kick.
     pub fn kick_delivery(&self) {
         let live = self.live.clone();

@@ -8,9 +8,18 @@ use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    /// Run only these monitors (once). Example: `ripple run orders_fresh`.
+    pub monitors: Vec<String>,
+    /// Run only this team's monitors (once).
+    #[arg(long)]
+    pub team: Option<String>,
     /// Run every monitor once and exit (for cron or CI). Without it, use `ripple serve`.
     #[arg(long)]
     pub once: bool,
+    /// Raise Missed from the store for monitors silent past their latest tick and grace
+    /// (for crontab deployments without `serve`); runs no monitor unless asked to.
+    #[arg(long)]
+    pub check_missed: bool,
     /// Exit 1 when any incident is open afterwards (for CI gates).
     #[arg(long)]
     pub fail_on_incident: bool,
@@ -21,15 +30,25 @@ pub struct RunArgs {
 }
 
 pub async fn run(config: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
-    if !args.once {
-        eprintln!("`ripple run` needs --once; to run continuously use `ripple serve`");
+    let subset = !args.monitors.is_empty() || args.team.is_some();
+    if !args.once && !subset && !args.check_missed {
+        eprintln!(
+            "`ripple run` needs --once, monitor ids, --team or --check-missed; to run continuously use `ripple serve`"
+        );
         return Ok(ExitCode::from(2));
     }
     let Some(cfg) = super::load_config(config) else {
         return Ok(ExitCode::from(2));
     };
     let app = App::start(cfg, args.new_state).await?;
-    let summary = app.run_once().await?;
+    let monitors = match app.select(&args.monitors, args.team.as_deref()) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let summary = run_selected(&app, &monitors, args.once || subset, args.check_missed).await?;
     print_summary(&summary);
     let open = app.store.incidents(true).await?;
     app.store.close().await?;
@@ -37,6 +56,30 @@ pub async fn run(config: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the selection (when asked), raises Missed (when asked), then delivers.
+async fn run_selected(
+    app: &App,
+    monitors: &[crate::rules::Monitor],
+    run: bool,
+    check_missed: bool,
+) -> anyhow::Result<RunSummary> {
+    app.refresh_impact_if_stale().await?;
+    let mut results = if run {
+        app.run_monitors(monitors).await?
+    } else {
+        vec![]
+    };
+    if check_missed {
+        results.extend(app.raise_missed(monitors).await?);
+    }
+    let delivered = app.deliver().await?;
+    Ok(RunSummary {
+        results,
+        delivered,
+        rule_problems: app.rules.problems.clone(),
+    })
 }
 
 /// The per-monitor table printed after a run.

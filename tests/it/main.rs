@@ -7,6 +7,7 @@ mod check;
 mod crash;
 mod demo;
 mod digests;
+mod engine;
 mod fake_bigquery;
 mod fake_github;
 mod fake_slack;

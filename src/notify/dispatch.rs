@@ -7,7 +7,7 @@
 //! deliver the same row twice. Back-off doubles per attempt, capped, and a service's own
 //! `Retry-After` wins when it asks for longer.
 
-use super::{Notification, Notifier};
+use super::{Notification, Notifier, holder};
 use crate::store::{Lease, OutboxItem, Store};
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
@@ -66,13 +66,8 @@ pub async fn deliver_due_observed(
             queues.push(key);
         }
     }
-    let holder = holder();
     for (incident_id, destination) in queues {
-        let until = now + LEASE;
-        let Some(lease) = store
-            .lease_outbox(incident_id, &destination, &holder, now, until)
-            .await?
-        else {
+        let Some(lease) = lease(store, incident_id, &destination, now).await? else {
             stats.held += 1;
             continue;
         };
@@ -90,15 +85,47 @@ pub async fn deliver_due_observed(
     Ok(stats)
 }
 
-/// How long a round holds a queue before someone else may take it over. A crashed
-/// holder delays its queues by at most this; a live one renews it while a delivery runs.
+/// How long a round holds a queue before someone else may take it over. A holder that
+/// died on this host is taken over at once; one elsewhere, or a hung one, delays its
+/// queues by at most this; a live one renews it while a delivery runs.
 const LEASE: Duration = Duration::seconds(30);
 /// How often a running delivery renews its lease, and by how much.
 const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Who holds a lease, for the operator reading the table.
-fn holder() -> String {
-    format!("pid {}", std::process::id())
+/// The queue's lease: free or expired, or held by a process of this host that no
+/// longer exists ([`holder::is_dead`]: a SIGKILLed round, whose lease would otherwise
+/// hold the queue until it expires). The takeover names the dead holder's token, so of
+/// two rounds that found it dead only one gets it.
+async fn lease(
+    store: &Store,
+    incident_id: i64,
+    destination: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<Lease>> {
+    let me = holder::me();
+    let until = now + LEASE;
+    if let Some(lease) = store
+        .lease_outbox(incident_id, destination, me, now, until)
+        .await?
+    {
+        return Ok(Some(lease));
+    }
+    let Some((token, held_by)) = store
+        .outbox_lease_holder(incident_id, destination, now)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if !holder::is_dead(&held_by) {
+        return Ok(None);
+    }
+    let lease = store
+        .take_over_outbox(incident_id, destination, token, me, until)
+        .await?;
+    if lease.is_some() {
+        tracing::info!(incident = incident_id, %destination, dead = %held_by, "took over a dead holder's delivery lease");
+    }
+    Ok(lease)
 }
 
 /// One leased (incident, destination) queue being delivered.

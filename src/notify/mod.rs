@@ -6,6 +6,7 @@
 //! never drops or duplicates it.
 
 pub mod dispatch;
+pub mod holder;
 pub mod once;
 pub mod ops;
 

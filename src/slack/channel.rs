@@ -1,7 +1,8 @@
 //! Incident channels: the name, creation exactly once, and the people invited.
 //!
 //! Creation is serialised twice: in-process by the notifier's per-fingerprint lock, and
-//! across processes by a lease in the store (`slack_claim_channel`). The intended name is
+//! across processes by a lease in the store (`claim_channel`; a holder that died on this
+//! host is taken over at once, `notify::holder`). The intended name is
 //! persisted before `conversations.create`, so a retry that hears `name_taken` for that
 //! very name adopts the channel an earlier attempt made (recognised by the purpose
 //! marker, or by an empty purpose when the crash came before it was set). An archived or
@@ -11,7 +12,7 @@ use super::SlackNotifier;
 use super::client::SlackError;
 use super::notifier::{Step, TeamSlack, store_err};
 use super::state::{Channel, Link};
-use crate::notify::{Notification, NotifyError};
+use crate::notify::{Notification, NotifyError, holder};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -20,8 +21,8 @@ use std::time::Duration;
 pub const MAX_NAME: usize = 80;
 /// Name attempts before giving up (each taken by an archived or foreign channel).
 const MAX_ATTEMPTS: u32 = 5;
-/// A lease older than this belongs to a worker that died (a live one gives it back when
-/// it is done, failed or not).
+/// A lease older than this belongs to a worker that died or hung (a live one gives it
+/// back when it is done, failed or not; one that died on this host is taken over at once).
 const LEASE: chrono::Duration = chrono::Duration::seconds(30);
 
 /// `inc-YYYYMMDD-<seq>-<slug>[-n]`: lowercase, at most 80 characters; the id comes
@@ -79,11 +80,14 @@ impl SlackNotifier {
         l: Link,
     ) -> Step<Link> {
         let now = self.clock.now();
-        let claimed = self
+        let mut claimed = self
             .links
             .claim_channel(l.incident_id, &self.me, now, now - LEASE)
             .await
             .map_err(store_err)?;
+        if !claimed {
+            claimed = self.take_over_dead(l.incident_id, now).await?;
+        }
         if !claimed {
             return Err(NotifyError {
                 message: "another worker is creating this incident's channel".into(),
@@ -96,6 +100,28 @@ impl SlackNotifier {
             tracing::warn!(incident = n.incident_id, error = %e, "channel lease not released; it expires");
         }
         out
+    }
+
+    /// Takes the creation lease from a holder that died on this host (SIGKILL): its
+    /// stored intent is what the retry goes on from, so there is nothing to wait for.
+    async fn take_over_dead(&self, incident_id: i64, now: DateTime<Utc>) -> Step<bool> {
+        let held_by = self
+            .links
+            .channel_claim(incident_id)
+            .await
+            .map_err(store_err)?;
+        let Some(dead) = held_by.filter(|h| holder::is_dead(h)) else {
+            return Ok(false);
+        };
+        let took = self
+            .links
+            .take_over_channel(incident_id, &self.me, &dead, now)
+            .await
+            .map_err(store_err)?;
+        if took {
+            tracing::info!(incident = incident_id, %dead, "took over a dead holder's channel lease");
+        }
+        Ok(took)
     }
 
     /// [`Self::ensure_channel`] while holding the creation lease.

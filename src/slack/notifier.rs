@@ -136,11 +136,7 @@ impl SlackNotifier {
                 .unwrap_or_default(),
             impact_top: slack.as_ref().map_or(5, |s| s.impact_top),
             github_web: cfg.github.as_ref().map(|g| github_web(&g.api_url)),
-            me: format!(
-                "{}:{}",
-                std::env::var("HOSTNAME").unwrap_or_default(),
-                std::process::id()
-            ),
+            me: crate::notify::holder::me().to_string(),
             channel_ids: Mutex::new(HashMap::new()),
             locks: Mutex::new(HashMap::new()),
         }

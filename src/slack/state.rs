@@ -220,7 +220,8 @@ impl SlackLinks {
     }
 
     /// Takes (or renews) the lease to create the incident's channel. Another worker's
-    /// lease younger than `stale_before` wins; a crashed worker's lease expires.
+    /// lease younger than `stale_before` wins; a crashed worker's lease expires (or is
+    /// taken over at once by [`Self::take_over_channel`] when its holder is dead).
     pub async fn claim_channel(
         &self,
         incident_id: i64,
@@ -236,6 +237,38 @@ impl SlackLinks {
         .bind(me)
         .bind(ms(now))
         .bind(ms(stale_before))
+        .execute(self.store.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Who holds the channel-creation lease, if anyone.
+    pub async fn channel_claim(&self, incident_id: i64) -> anyhow::Result<Option<String>> {
+        let by: Option<Option<String>> =
+            sqlx::query_scalar("SELECT claim_by FROM slack_incidents WHERE incident_id = $1")
+                .bind(incident_id)
+                .fetch_optional(self.store.pool())
+                .await?;
+        Ok(by.flatten())
+    }
+
+    /// Takes the creation lease over from exactly `dead` (a holder the caller found
+    /// gone); false when it moved on meanwhile.
+    pub async fn take_over_channel(
+        &self,
+        incident_id: i64,
+        me: &str,
+        dead: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let done = sqlx::query(
+            "UPDATE slack_incidents SET claim_by = $2, claim_at = $3
+             WHERE incident_id = $1 AND claim_by = $4",
+        )
+        .bind(incident_id)
+        .bind(me)
+        .bind(ms(now))
+        .bind(dead)
         .execute(self.store.pool())
         .await?;
         Ok(done.rows_affected() == 1)

@@ -102,6 +102,55 @@ impl Store {
         }))
     }
 
+    /// Who holds an (incident, destination) queue's running lease at `now`, under which
+    /// token; `None` when nobody does.
+    pub async fn outbox_lease_holder(
+        &self,
+        incident_id: i64,
+        destination: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<(i64, String)>> {
+        let row = sqlx::query(
+            "SELECT token, holder FROM outbox_leases
+             WHERE incident_id = $1 AND destination = $2 AND expires_at > $3",
+        )
+        .bind(incident_id)
+        .bind(destination)
+        .bind(ms(now))
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|r| (r.get("token"), r.get("holder"))))
+    }
+
+    /// Takes over the lease held under exactly `token` (a holder the caller found dead)
+    /// until `until`; `None` when the lease moved on meanwhile (someone else took it).
+    pub async fn take_over_outbox(
+        &self,
+        incident_id: i64,
+        destination: &str,
+        token: i64,
+        holder: &str,
+        until: DateTime<Utc>,
+    ) -> anyhow::Result<Option<Lease>> {
+        let token: Option<i64> = sqlx::query_scalar(
+            "UPDATE outbox_leases SET token = token + 1, holder = $4, expires_at = $5
+             WHERE incident_id = $1 AND destination = $2 AND token = $3
+             RETURNING token",
+        )
+        .bind(incident_id)
+        .bind(destination)
+        .bind(token)
+        .bind(holder)
+        .bind(ms(until))
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(token.map(|token| Lease {
+            incident_id,
+            destination: destination.to_string(),
+            token,
+        }))
+    }
+
     /// Pushes a held lease's expiry `by` further (a delivery still running).
     pub async fn extend_outbox(&self, lease: &Lease, by: chrono::Duration) -> anyhow::Result<()> {
         sqlx::query(

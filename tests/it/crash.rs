@@ -7,8 +7,8 @@
 //! equal a run with none of it: no duplicate issue, channel, root, reply or comment, and
 //! nothing undelivered.
 
-use super::fake_github::Fault as GhFault;
-use super::fake_slack::Fault as SlackFault;
+use super::fake_github::{FakeGithub, Fault as GhFault};
+use super::fake_slack::{FakeSlack, Fault as SlackFault};
 use super::support::{Harness, REPOS};
 use super::tripwire::Tripwire;
 use ripple::notify::dispatch::deliver_due;
@@ -16,10 +16,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// xorshift64*: seeded, so a failing campaign replays exactly.
-struct Rng(u64);
+pub struct Rng(pub u64);
 
 impl Rng {
-    fn below(&mut self, n: usize) -> usize {
+    pub fn below(&mut self, n: usize) -> usize {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -38,26 +38,31 @@ struct Stats {
 
 /// What people see in the end, independent of timestamps.
 #[derive(Debug, PartialEq)]
-struct Picture {
+pub struct Picture {
     /// Per repository: (title, open, comments).
-    issues: BTreeMap<String, Vec<(String, bool, usize)>>,
+    pub issues: BTreeMap<String, Vec<(String, bool, usize)>>,
     /// Incident channels by name.
-    rooms: Vec<String>,
+    pub rooms: Vec<String>,
     /// Per root (its incident's title line): replies in its thread, edits.
-    roots: BTreeMap<String, (usize, bool)>,
+    pub roots: BTreeMap<String, (usize, bool)>,
 }
 
 fn picture(h: &Harness) -> Picture {
+    picture_of(h.slack(), h.github())
+}
+
+/// [`Picture`] of the two fakes, wherever Ripple ran.
+pub fn picture_of(slack: &FakeSlack, github: &FakeGithub) -> Picture {
     let mut issues = BTreeMap::new();
     for (repo, _) in REPOS {
-        let list = h.github().issues(repo).into_iter();
+        let list = github.issues(repo).into_iter();
         let list = list.map(|i| (i.title, i.open, i.comments.len())).collect();
         issues.insert(repo.to_string(), list);
     }
-    let mut rooms: Vec<String> = h.slack().channels().into_iter().map(|c| c.name).collect();
+    let mut rooms: Vec<String> = slack.channels().into_iter().map(|c| c.name).collect();
     rooms.retain(|n| !n.starts_with("data-"));
     rooms.sort();
-    let messages = h.slack().messages();
+    let messages = slack.messages();
     let mut roots = BTreeMap::new();
     for root in messages.iter().filter(|m| m.thread_ts.is_none()) {
         let replies: Vec<_> = messages

@@ -175,12 +175,29 @@ impl World {
     }
 }
 
+/// Answers one request; a request that trips a holding wire is answered late.
 async fn handle(
     State(world): State<Arc<Mutex<World>>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
+) -> Response {
+    let mut stall = None;
+    let response = respond(&world, method, uri, headers, body, &mut stall);
+    if let Some(t) = stall {
+        t.stall().await;
+    }
+    response
+}
+
+fn respond(
+    world: &Mutex<World>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+    stall: &mut Option<Arc<super::tripwire::Tripwire>>,
 ) -> Response {
     let mut w = world.lock().unwrap();
     let path = uri.path().to_string();
@@ -212,9 +229,6 @@ async fn handle(
             }
         }
     };
-    if let Some(t) = &w.tripwire {
-        t.tick();
-    }
     w.log.push(Req {
         method: method.to_string(),
         path: path.clone(),
@@ -222,6 +236,7 @@ async fn handle(
         status,
         auth,
     });
+    *stall = w.tripwire.clone().filter(|t| t.tick());
     let mut resp = if status == 204 {
         StatusCode::NO_CONTENT.into_response()
     } else {

@@ -95,7 +95,7 @@ pub struct World {
     faults: Vec<(String, Fault, usize)>,
     pub tripwire: Option<std::sync::Arc<super::tripwire::Tripwire>>,
     next: u64,
-    clock: Option<ripple::clock::ManualClock>,
+    clock: Option<Arc<dyn ripple::clock::Clock>>,
 }
 
 impl FakeSlack {
@@ -118,7 +118,12 @@ impl FakeSlack {
 
     /// Messages get their ts from this clock (the harness's), as Slack's from its own.
     pub fn use_clock(&self, clock: &ripple::clock::ManualClock) {
-        self.world().clock = Some(clock.clone());
+        self.world().clock = Some(Arc::new(clock.clone()));
+    }
+
+    /// Messages get their ts from the wall clock, as for a `ripple` process.
+    pub fn use_system_clock(&self) {
+        self.world().clock = Some(Arc::new(ripple::clock::SystemClock));
     }
 
     pub fn channel(&self, name: &str, archived: bool) -> String {
@@ -204,7 +209,7 @@ impl World {
         let secs = self
             .clock
             .as_ref()
-            .map_or(1_700_000_000, |c| ripple::clock::Clock::now(c).timestamp());
+            .map_or(1_700_000_000, |c| c.now().timestamp());
         format!("{secs}.{:06}", self.next % 1_000_000)
     }
 
@@ -290,6 +295,7 @@ fn err(code: &str) -> Value {
     json!({"ok": false, "error": code})
 }
 
+/// Answers one request; a request that trips a holding wire is answered late.
 async fn handle(
     State(world): State<Arc<Mutex<World>>>,
     method: Method,
@@ -297,6 +303,22 @@ async fn handle(
     Query(query): Query<HashMap<String, String>>,
     _headers: HeaderMap,
     body: Bytes,
+) -> Response {
+    let mut stall = None;
+    let response = respond(&world, method, uri, query, body, &mut stall);
+    if let Some(t) = stall {
+        t.stall().await;
+    }
+    response
+}
+
+fn respond(
+    world: &Mutex<World>,
+    method: Method,
+    uri: Uri,
+    query: HashMap<String, String>,
+    body: Bytes,
+    stall: &mut Option<Arc<super::tripwire::Tripwire>>,
 ) -> Response {
     let path = uri.path().to_string();
     let mut w = world.lock().unwrap();
@@ -339,9 +361,7 @@ async fn handle(
         w.sent.push(sent);
     }
     w.log.push((name, ok));
-    if let Some(t) = &w.tripwire {
-        t.tick();
-    }
+    *stall = w.tripwire.clone().filter(|t| t.tick());
     if fault == Some(Fault::ApplyThenFail) {
         return (StatusCode::BAD_GATEWAY, "lost").into_response();
     }

@@ -5,6 +5,7 @@ mod bigquery;
 mod bigquery_fake;
 mod check;
 mod crash;
+mod crash_sigkill;
 mod demo;
 mod digests;
 mod engine;

@@ -132,3 +132,47 @@ async fn a_delivery_that_outlived_its_lease_cannot_record_over_the_new_holder() 
     let again = again.await.unwrap().expect("released");
     assert!(again.token > new.token, "tokens only grow");
 }
+
+/// A process of this host that holds queues and is SIGKILLed: its leases are taken over
+/// at once, not after they expire; a live holder's are not.
+#[tokio::test]
+async fn a_dead_holders_leases_are_taken_over_at_once_a_live_ones_are_not() {
+    use ripple::notify::holder::holder_of;
+    let demo = Harness::new().await;
+    let store = &demo.app.store;
+    let monitors = demo.app.rules.monitors.clone();
+    demo.app.run_monitors(&monitors).await.unwrap();
+    let now = demo.clock.now();
+    let due = store.due_outbox(now, 100).await.unwrap();
+    assert_eq!(due.len(), 3, "{due:?}");
+    let mut live = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    let mut dead = std::process::Command::new("true").spawn().unwrap();
+    dead.wait().unwrap();
+    let holders = [
+        holder_of(live.id()),
+        holder_of(dead.id()),
+        holder_of(dead.id()),
+    ];
+    for (item, holder) in due.iter().zip(&holders) {
+        let lease = store.lease_outbox(
+            item.incident_id,
+            &item.destination,
+            holder,
+            now,
+            now + Duration::minutes(5),
+        );
+        lease.await.unwrap().expect("free");
+    }
+    let d = demo.deliver().await;
+    assert_eq!((d.sent, d.held), (2, 1), "{d:?}");
+    assert_eq!(demo.app.store.pending_outbox().await.unwrap(), 1);
+    // The live holder dies too: its queue is free at once.
+    live.kill().unwrap();
+    live.wait().unwrap();
+    let d = demo.deliver().await;
+    assert_eq!((d.sent, d.held), (1, 0), "{d:?}");
+    assert!(!demo.take_console().is_empty());
+}

@@ -240,7 +240,8 @@ impl Wiring {
     }
 }
 
-async fn fake_slack() -> FakeSlack {
+/// A fake Slack with the demo's team channels and a responder group.
+pub async fn fake_slack() -> FakeSlack {
     let fake = FakeSlack::start().await;
     for t in ["commerce", "finance", "loyalty", "analytics"] {
         fake.channel(&format!("data-{t}"), false);
@@ -249,7 +250,8 @@ async fn fake_slack() -> FakeSlack {
     fake
 }
 
-async fn fake_github() -> FakeGithub {
+/// A fake GitHub with a repository per demo team.
+pub async fn fake_github() -> FakeGithub {
     let fake = FakeGithub::start().await;
     for (repo, collaborators) in REPOS {
         fake.repo(repo, collaborators);
@@ -360,24 +362,29 @@ impl Harness {
     /// attached under its name, as the warehouse does, so views stay valid and SQL may
     /// read the others; unqualified names resolve to `dataset` first.
     pub fn warehouse_exec(&self, dataset: &str, sql: &str) {
-        let wh = self.dir.path().join("wh");
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
-        let mut files: Vec<_> = std::fs::read_dir(&wh)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        // Attach the target first: SQLite resolves unqualified names in attach order.
-        files.sort_by_key(|p| p.file_stem().unwrap() != dataset);
-        for path in files
-            .iter()
-            .filter(|p| p.extension().is_some_and(|e| e == "db"))
-        {
-            let name = path.file_stem().unwrap().to_string_lossy().to_string();
-            conn.execute("ATTACH DATABASE ?1 AS ?2", (path.to_string_lossy(), &name))
-                .unwrap();
-        }
-        conn.execute_batch(sql).unwrap();
+        warehouse_exec(self.dir.path(), dataset, sql);
     }
+}
+
+/// [`Harness::warehouse_exec`] on the demo warehouse in `dir/wh`.
+pub fn warehouse_exec(dir: &Path, dataset: &str, sql: &str) {
+    let wh = dir.join("wh");
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    let mut files: Vec<_> = std::fs::read_dir(&wh)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    // Attach the target first: SQLite resolves unqualified names in attach order.
+    files.sort_by_key(|p| p.file_stem().unwrap() != dataset);
+    for path in files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "db"))
+    {
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        conn.execute("ATTACH DATABASE ?1 AS ?2", (path.to_string_lossy(), &name))
+            .unwrap();
+    }
+    conn.execute_batch(sql).unwrap();
 }
 
 async fn console_app(cfg: Config, clock: &ManualClock) -> (App, Arc<Mutex<Vec<u8>>>) {

@@ -14,7 +14,7 @@ impl App {
     /// is an error with a did-you-mean.
     pub fn select(&self, ids: &[String], team: Option<&str>) -> Result<Vec<Monitor>, String> {
         let known: Vec<&str> = self.rules.monitors.iter().map(|m| m.id.as_str()).collect();
-        for id in ids.iter().filter(|id| self.rules.get(id).is_none()) {
+        if let Some(id) = ids.iter().find(|id| self.rules.get(id).is_none()) {
             let hint = did_you_mean(id, &known)
                 .map(|s| format!("; did you mean `{s}`?"))
                 .unwrap_or_default();

@@ -6,8 +6,10 @@
 //! lateness of the fast monitors' runs (start − tick − jitter offset, simulated time)
 //! p99 < 1 s, and for every tick of a hung monitor a Missed raised within 1 s of tick +
 //! offset + grace (no detection missed). The baseline named beside it is the cycle
-//! itself: its mean wall time, and the scheduler's overhead per run (cycle time spent
-//! per run dispatched). Peak RSS is VmHWM. Exits non-zero when a target is missed.
+//! itself: its mean wall time per monitor evaluated, and the cycle time spent per run
+//! started (the overhead per run is gated by the `scheduler` benchmark). Peak RSS is
+//! VmHWM. Exits non-zero when a target is missed. Monitors get `timeout: 1h`: the
+//! runner's timeout is real time, and a hang must outlast the simulated minutes.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, DurationRound, Utc};
@@ -43,7 +45,10 @@ struct Sim {
 impl Warehouse for Sim {
     async fn run(&self, q: &MonitorQuery) -> Result<QueryResult, QueryError> {
         let start = self.clock.now();
-        self.starts.lock().unwrap().push((q.monitor_id.clone(), start));
+        self.starts
+            .lock()
+            .unwrap()
+            .push((q.monitor_id.clone(), start));
         if self.hung.contains(&q.monitor_id) {
             std::future::pending::<()>().await;
         }
@@ -99,7 +104,8 @@ async fn drive(service: &mut Service, clock: &ManualClock, t0: DateTime<Utc>) ->
     let end = t0 + Duration::minutes(MINUTES) + Duration::seconds(2);
     let (mut cycles, mut busy) = (0u64, 0.0);
     loop {
-        let sim = t0 + Duration::milliseconds((start.elapsed().as_secs_f64() * SPEED * 1000.0) as i64);
+        let sim =
+            t0 + Duration::milliseconds((start.elapsed().as_secs_f64() * SPEED * 1000.0) as i64);
         if sim > end {
             break;
         }
@@ -127,7 +133,9 @@ async fn report(
     let mut late: Vec<f64> = vec![];
     for (m, at) in &starts {
         let off = offsets.offset(m);
-        let tick = (*at - off).duration_trunc(Duration::minutes(1)).expect("trunc");
+        let tick = (*at - off)
+            .duration_trunc(Duration::minutes(1))
+            .expect("trunc");
         // The first minute is catch-up after the start, not a tick's own run.
         if tick < t0 + Duration::minutes(1) || sim.slow.contains(m) || sim.hung.contains(m) {
             continue;
@@ -144,9 +152,10 @@ async fn report(
     println!(
         "engine: {MONITORS} monitors every minute ({SLOW} take 30 s, {HUNG} hang), concurrency 16, {MINUTES} simulated minutes at {SPEED}x"
     );
+    let per_cycle = in_cycles * 1000.0 / cycles as f64;
     println!(
-        "baseline: {cycles} serve cycles, mean {:.2} ms wall each; scheduler overhead {overhead_ms:.3} ms wall per run ({runs} runs started)",
-        in_cycles * 1000.0 / cycles as f64
+        "baseline: {cycles} serve cycles, mean {per_cycle:.2} ms wall each = {:.2} µs per monitor evaluated; cycle time per run started {overhead_ms:.3} ms ({runs} runs)",
+        per_cycle * 1000.0 / MONITORS as f64
     );
     println!(
         "lateness of fast runs (simulated): p50 {p50:.3} s, p99 {p99:.3} s, max {max:.3} s over {} runs (target p99 < 1 s)",
@@ -155,7 +164,7 @@ async fn report(
     println!(
         "hung monitors: {detected}/{expected} missed ticks detected within 1 s, worst delay {worst:.3} s simulated; peak RSS {peak_mb:.1} MB"
     );
-    let ok = p99 < 1.0 && detected == expected && expected > 0 && overhead_ms < 1.0 && peak_mb < 150.0;
+    let ok = p99 < 1.0 && detected == expected && expected > 0 && peak_mb < 150.0;
     if ok {
         println!("engine targets met");
     } else {
@@ -178,7 +187,9 @@ fn missed_detection(
     for m in &sim.hung {
         let off = offsets.offset(m);
         let mut stmt = db
-            .prepare("SELECT finished_at FROM monitor_runs WHERE monitor_id = ?1 AND outcome = 'missed'")
+            .prepare(
+                "SELECT finished_at FROM monitor_runs WHERE monitor_id = ?1 AND outcome = 'missed'",
+            )
             .expect("query");
         let seen: Vec<i64> = stmt
             .query_map([m], |r| r.get(0))
@@ -191,10 +202,19 @@ fn missed_detection(
                 continue;
             }
             expected += 1;
-            let found = seen.iter().map(|ms| (ms - due.timestamp_millis()) as f64 / 1000.0).find(|d| (0.0..1.0).contains(d));
+            let found = seen
+                .iter()
+                .map(|ms| (ms - due.timestamp_millis()) as f64 / 1000.0)
+                .find(|d| (0.0..1.0).contains(d));
             if let Some(d) = found {
                 detected += 1;
                 worst = worst.max(d);
+            } else {
+                let near: Vec<f64> = seen
+                    .iter()
+                    .map(|ms| (ms - due.timestamp_millis()) as f64 / 1000.0)
+                    .collect();
+                eprintln!("undetected: {m} tick {k} due {due}; missed rows at {near:?} s from it");
             }
         }
     }
@@ -223,7 +243,7 @@ fn write_rules(dir: &Path) {
     let mut text = String::from("monitors:\n");
     for i in 0..MONITORS {
         text.push_str(&format!(
-            "  - id: {}\n    team: commerce\n    schedule: {{ cron: \"* * * * *\" }}\n    grace: {GRACE_S}s\n    sql: SELECT id FROM shop.orders WHERE id < 0\n",
+            "  - id: {}\n    team: commerce\n    schedule: {{ cron: \"* * * * *\" }}\n    grace: {GRACE_S}s\n    timeout: 1h\n    sql: SELECT id FROM shop.orders WHERE id < 0\n",
             id(i)
         ));
     }

@@ -29,6 +29,9 @@ pub struct Scheduler {
     jitter: Duration,
     /// The `expected_by` of the Missed last recorded per monitor: one record per miss.
     missed: HashMap<String, DateTime<Utc>>,
+    /// When this scheduler first checked each monitor (ticks before are not held
+    /// against it).
+    watching: HashMap<String, DateTime<Utc>>,
     /// Catch-up runs not started yet: (monitor id, when).
     catch_up: Vec<(String, DateTime<Utc>)>,
 }
@@ -49,6 +52,7 @@ impl Scheduler {
             started: now,
             jitter: Duration::zero(),
             missed: HashMap::new(),
+            watching: HashMap::new(),
             catch_up: vec![],
         }
     }
@@ -224,11 +228,20 @@ impl Scheduler {
     /// recorded again until a later tick is missed too.
     async fn check_missed(&mut self, app: &App, now: DateTime<Utc>) -> anyhow::Result<usize> {
         let infos = app.store.monitor_infos().await?;
+        // The first check watches every monitor from the start; later ones are new.
+        let seen_from = if self.watching.is_empty() {
+            self.started
+        } else {
+            now
+        };
         let mut count = 0;
         for m in &app.rules.monitors {
             let info = infos.get(&m.id);
             let last = info.and_then(|i| i.last_completed_at);
-            let since = info.map_or(self.started, |i| i.first_seen_at.max(self.started));
+            // Watched since this scheduler first saw the monitor (start, or the reload
+            // that added it). Not the store's first record: for a monitor silent from
+            // the start that is its first Missed, which would forgive the next tick.
+            let since = *self.watching.entry(m.id.clone()).or_insert(seen_from);
             // A jittered run is late by its offset on purpose: that is not silence.
             let offset = self.offset(&m.id).to_std().unwrap_or_default();
             let grace = m.grace.saturating_add(offset);

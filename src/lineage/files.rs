@@ -137,8 +137,8 @@ fn dir_key(path: &Path, _meta: &Metadata) -> DirKey {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
-/// `None` for a regular file, else what it is.
-fn not_regular(meta: &Metadata) -> Option<&'static str> {
+/// `None` for a regular file, else what it is (rule files use it too).
+pub(crate) fn not_regular(meta: &Metadata) -> Option<&'static str> {
     if meta.is_file() {
         return None;
     }

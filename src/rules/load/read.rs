@@ -10,7 +10,8 @@
 //! - No message quotes the file's content.
 
 use crate::bounds;
-use std::fs::{File, Metadata};
+use crate::lineage::files::not_regular;
+use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -81,31 +82,6 @@ fn too_large(path: &Path, len: u64, limit: u64) -> String {
         "`{}` is {len} bytes, over the {limit}-byte limit; a monitor's SQL is a query, not data",
         path.display()
     )
-}
-
-/// `None` for a regular file, else what it is.
-fn not_regular(meta: &Metadata) -> Option<&'static str> {
-    if meta.is_file() {
-        return None;
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        let t = meta.file_type();
-        if t.is_fifo() {
-            return Some("a named pipe (FIFO)");
-        }
-        if t.is_socket() {
-            return Some("a socket");
-        }
-        if t.is_block_device() || t.is_char_device() {
-            return Some("a device");
-        }
-    }
-    if meta.is_dir() {
-        return Some("a directory");
-    }
-    Some("not a regular file")
 }
 
 /// Opens for reading without blocking on a FIFO; regular files ignore the flag.

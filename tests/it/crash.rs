@@ -114,6 +114,17 @@ async fn reference() -> Picture {
 }
 
 fn inject(h: &Harness, rng: &mut Rng, stats: &mut Stats) {
+    stats.faults += inject_faults(h.slack(), h.github(), rng, 30);
+}
+
+/// One to three faults in each fake (5xx, a rate limit with `Retry-After` of up to
+/// `max_wait` seconds, a lost response), on calls Ripple makes; returns how many.
+pub fn inject_faults(
+    slack: &super::fake_slack::FakeSlack,
+    github: &super::fake_github::FakeGithub,
+    rng: &mut Rng,
+    max_wait: usize,
+) -> usize {
     const SLACK: [&str; 6] = [
         "chat.postMessage",
         "chat.update",
@@ -128,26 +139,25 @@ fn inject(h: &Harness, rng: &mut Rng, stats: &mut Stats) {
         ("PATCH", "/issues/"),
         ("GET", "/issues"),
     ];
+    let mut injected = 0;
     for _ in 0..1 + rng.below(3) {
+        let retry_after = 1 + rng.below(max_wait) as u64;
         let fault = match rng.below(3) {
             0 => SlackFault::Status(503),
-            1 => SlackFault::RateLimited {
-                retry_after: 1 + rng.below(30) as u64,
-            },
+            1 => SlackFault::RateLimited { retry_after },
             _ => SlackFault::ApplyThenFail,
         };
-        h.slack().inject(SLACK[rng.below(SLACK.len())], fault, 1);
+        slack.inject(SLACK[rng.below(SLACK.len())], fault, 1);
         let fault = match rng.below(3) {
             0 => GhFault::Status(502),
-            1 => GhFault::SecondaryRateLimit {
-                retry_after: 1 + rng.below(30) as u64,
-            },
+            1 => GhFault::SecondaryRateLimit { retry_after },
             _ => GhFault::ApplyThenFail,
         };
         let (method, path) = GITHUB[rng.below(GITHUB.len())];
-        h.github().inject(method, path, fault, 1);
-        stats.faults += 2;
+        github.inject(method, path, fault, 1);
+        injected += 2;
     }
+    injected
 }
 
 /// Delivery rounds, crashing now and then, until the outbox is empty.

@@ -15,8 +15,8 @@
 //! taken over because its process is gone (`notify::holder`), not because time passed.
 
 use super::crash::{Picture, Rng, picture_of};
-use super::fake_github::{FakeGithub, Fault as GhFault};
-use super::fake_slack::{FakeSlack, Fault as SlackFault};
+use super::fake_github::FakeGithub;
+use super::fake_slack::FakeSlack;
 use super::support;
 use super::tripwire::Tripwire;
 use std::path::PathBuf;
@@ -164,36 +164,8 @@ fn change(site: &Site, phase: usize) {
 }
 
 fn inject(site: &Site, rng: &mut Rng, stats: &mut Stats) {
-    const SLACK: [&str; 6] = [
-        "chat.postMessage",
-        "chat.update",
-        "conversations.create",
-        "conversations.setPurpose",
-        "conversations.history",
-        "conversations.replies",
-    ];
-    const GITHUB: [(&str, &str); 4] = [
-        ("POST", "/issues"),
-        ("POST", "/comments"),
-        ("PATCH", "/issues/"),
-        ("GET", "/issues"),
-    ];
-    for _ in 0..1 + rng.below(3) {
-        let fault = match rng.below(3) {
-            0 => SlackFault::Status(503),
-            1 => SlackFault::RateLimited { retry_after: 1 },
-            _ => SlackFault::ApplyThenFail,
-        };
-        site.slack.inject(SLACK[rng.below(SLACK.len())], fault, 1);
-        let fault = match rng.below(3) {
-            0 => GhFault::Status(502),
-            1 => GhFault::SecondaryRateLimit { retry_after: 1 },
-            _ => GhFault::ApplyThenFail,
-        };
-        let (method, path) = GITHUB[rng.below(GITHUB.len())];
-        site.github.inject(method, path, fault, 1);
-        stats.faults += 2;
-    }
+    // Retry-After of 1 s: the processes wait for real.
+    stats.faults += super::crash::inject_faults(&site.slack, &site.github, rng, 1);
 }
 
 /// Waits for the children; when the wire trips first, SIGKILLs (and reaps) them all.
